@@ -1,0 +1,38 @@
+//! The echo firmware's core: the tutorial's TCP server (port 12345, backlog 5,
+//! every chunk answered with `[<ctime>] <chunk>`) as a `no_std`, allocation-free,
+//! sans-IO state machine over [smoltcp].
+//!
+//! The caller owns the device, the clock and the memory:
+//!
+//! ```ignore
+//! let mut server = EchoServer::new(&NetConfig::DEFAULT, &EchoConfig::DEFAULT, &mut device, now, storage)?;
+//! server.set_unix_time(now, unix_ms);           // once the wall time is known
+//! loop {
+//!     let sleep = server.poll(clock.now(), &mut device);
+//!     wait_for_frame_or(sleep);
+//! }
+//! ```
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+// Must come first: the logging macros are textually scoped.
+#[macro_use]
+mod fmt;
+
+mod config;
+pub mod ctime;
+mod server;
+pub mod slot;
+mod stamp;
+mod stats;
+mod syn_watch;
+
+pub use config::{EchoConfig, Mode, NetConfig, CHUNK, DEFAULT_BACKLOG, DEFAULT_PORT};
+pub use server::{EchoServer, InitError, Slot, Storage};
+pub use slot::SlotState;
+pub use stamp::{WallClock, STAMP_LEN};
+pub use stats::Stats;
+
+/// The smoltcp this crate is built on, so callers use the same version.
+pub use smoltcp;
