@@ -1,1 +1,45 @@
-fn main() {}
+//! `cargo xtask <command>`: the project's automation, in Rust so it runs
+//! wherever cargo does. Each command lives in its own module.
+
+mod qemu;
+mod runner;
+mod size;
+mod test;
+mod util;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, test, boot and measure the echo firmware")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run every test: fmt, clippy (host and thumb), unit, in-process and,
+    /// as root, the system tests in network namespaces.
+    Test(test::Args),
+    /// Build the MPS2-AN386 firmware and boot it in QEMU on a TAP.
+    Qemu(qemu::Args),
+    /// Print flash and static RAM use of each board image.
+    Size(size::Args),
+    /// Cargo's target runner for thumbv7em-none-eabihf (see .cargo/config.toml).
+    #[command(hide = true)]
+    Runner(runner::Args),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Test(a) => test::run(a),
+        Command::Qemu(a) => qemu::run(a),
+        Command::Size(a) => size::run(a),
+        Command::Runner(a) => runner::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("xtask: error: {e:#}");
+        std::process::exit(1);
+    }
+}
