@@ -1,1 +1,142 @@
-fn main() {}
+//! host-sim: the firmware's echo core, unchanged, served over a Linux TAP.
+
+mod cli;
+mod event_loop;
+mod tap_device;
+mod tap_setup;
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::os::fd::AsRawFd;
+
+use anyhow::{Context, Result};
+use clap::Parser;
+use echo_core::smoltcp::iface::SocketStorage;
+use echo_core::smoltcp::phy::{PcapMode, PcapWriter, Tracer, TracerPacket};
+use echo_core::smoltcp::time::{Duration, Instant};
+use echo_core::{EchoConfig, EchoServer, NetConfig, Slot, Storage};
+
+use crate::cli::Args;
+use crate::event_loop::EventLoop;
+use crate::tap_device::TapDevice;
+
+fn main() {
+    let args = Args::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_target(false)
+        .init();
+    if let Err(e) = run(args) {
+        eprintln!("host-sim: error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> Result<()> {
+    // Open the TAP and install signal handlers before anything can fail late.
+    let tap = TapDevice::new(tap_setup::open(&args.tap, args.host_ip)?);
+    let mut event_loop = EventLoop::new(tap.as_raw_fd())?;
+
+    let pcap = match &args.pcap {
+        Some(path) => {
+            Some(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create pcap file {}", path.display())
+            })?))
+        }
+        None => None,
+    };
+    // Each middleware combination is its own concrete type: no cost when unused.
+    match (pcap, args.verbose) {
+        (None, false) => serve(&args, tap, &mut event_loop),
+        (None, true) => serve(&args, Tracer::new(tap, trace_frame), &mut event_loop),
+        (Some(sink), false) => serve(
+            &args,
+            PcapWriter::new(tap, sink, PcapMode::Both),
+            &mut event_loop,
+        ),
+        (Some(sink), true) => serve(
+            &args,
+            Tracer::new(PcapWriter::new(tap, sink, PcapMode::Both), trace_frame),
+            &mut event_loop,
+        ),
+    }
+}
+
+fn trace_frame(timestamp: Instant, packet: TracerPacket) {
+    log::info!("{timestamp} {packet}");
+}
+
+/// Builds the server on `device` and runs it until Ctrl-C or SIGTERM.
+fn serve<D: echo_core::smoltcp::phy::Device>(
+    args: &Args,
+    mut device: D,
+    event_loop: &mut EventLoop,
+) -> Result<()> {
+    let net = NetConfig {
+        mac: args.mac,
+        ipv4: args.ip,
+        gateway: Some(args.gateway),
+        random_seed: random_seed(),
+    };
+    let config = EchoConfig {
+        port: args.port,
+        mode: args.mode.into(),
+        idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
+    };
+    let storage = leak_storage(args.max_conn, args.buffer);
+    let now = event_loop.now();
+    let mut server = EchoServer::new(&net, &config, &mut device, now, storage)
+        .context("cannot start the echo server")?;
+    server.set_unix_time(now, unix_ms());
+
+    let mut last_sync = now;
+    while !event_loop.stopped() {
+        let now = event_loop.now();
+        // Follow the host clock if it is stepped (NTP, suspend).
+        if now - last_sync >= Duration::from_secs(10) {
+            server.set_unix_time(now, unix_ms());
+            last_sync = now;
+        }
+        let delay = server.poll(now, &mut device);
+        event_loop.wait(delay)?;
+    }
+    let s = server.stats();
+    log::info!(
+        "stopping: {} accepted, {} refused, {} closed, {} reset, {} timed out, {} B in, {} B out",
+        s.accepted,
+        s.refused,
+        s.closed,
+        s.resets,
+        s.timeouts,
+        s.bytes_in,
+        s.bytes_out
+    );
+    Ok(())
+}
+
+/// Memory for `n` connections. It lives as long as the process, as a board's
+/// statics do, so it is leaked once at start-up.
+fn leak_storage(n: usize, buffer: usize) -> Storage<'static> {
+    Storage {
+        sockets: Vec::leak(
+            (0..Storage::sockets_needed(n))
+                .map(|_| SocketStorage::EMPTY)
+                .collect(),
+        ),
+        slots: Vec::leak(vec![Slot::EMPTY; n]),
+        rx: Vec::leak(vec![0u8; n * buffer]),
+        tx: Vec::leak(vec![0u8; n * buffer]),
+    }
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// A different seed every run, so TCP sequence numbers differ across restarts.
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    RandomState::new().hash_one(unix_ms() ^ u64::from(std::process::id()))
+}

@@ -160,7 +160,10 @@ mod tests {
             let owned = s(secs);
             let t = owned.as_bytes();
             assert_eq!(t.len(), CTIME_LEN);
-            assert_eq!((t[3], t[7], t[10], t[13], t[16], t[19]), (b' ', b' ', b' ', b':', b':', b' '));
+            assert_eq!(
+                (t[3], t[7], t[10], t[13], t[16], t[19]),
+                (b' ', b' ', b' ', b':', b':', b' ')
+            );
         }
     }
 

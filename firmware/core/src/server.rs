@@ -135,17 +135,28 @@ impl<'a> EchoServer<'a> {
         now: Instant,
         storage: Storage<'a>,
     ) -> Result<Self, InitError> {
-        let Storage { sockets, slots, rx, tx } = storage;
+        let Storage {
+            sockets,
+            slots,
+            rx,
+            tx,
+        } = storage;
         let n = slots.len();
         if n == 0 {
             return Err(InitError::NoSlots);
         }
         if sockets.len() < Storage::sockets_needed(n) {
-            return Err(InitError::TooFewSockets { needed: Storage::sockets_needed(n), given: sockets.len() });
+            return Err(InitError::TooFewSockets {
+                needed: Storage::sockets_needed(n),
+                given: sockets.len(),
+            });
         }
         let (rx_each, tx_each) = (rx.len() / n, tx.len() / n);
         if rx_each == 0 || tx_each <= STAMP_LEN {
-            return Err(InitError::BuffersTooSmall { rx: rx_each, tx: tx_each });
+            return Err(InitError::BuffersTooSmall {
+                rx: rx_each,
+                tx: tx_each,
+            });
         }
         if config.port == 0 {
             return Err(InitError::InvalidPort);
@@ -173,7 +184,10 @@ impl<'a> EchoServer<'a> {
             .zip(tx.chunks_exact_mut(tx_each))
         {
             let socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
-            *slot = Slot { handle: Some(set.add(socket)), ..Slot::EMPTY };
+            *slot = Slot {
+                handle: Some(set.add(socket)),
+                ..Slot::EMPTY
+            };
         }
 
         let mut server = EchoServer {
@@ -185,7 +199,12 @@ impl<'a> EchoServer<'a> {
             stats: Stats::default(),
         };
         server.service(now);
-        info!("waiting for connection on {}:{} ({} slots)", net.ipv4.address(), config.port, n);
+        info!(
+            "waiting for connection on {}:{} ({} slots)",
+            net.ipv4.address(),
+            config.port,
+            n
+        );
         Ok(server)
     }
 
@@ -193,7 +212,11 @@ impl<'a> EchoServer<'a> {
     /// arrived, sends the replies. Returns how long the caller may sleep before
     /// the next call, unless a frame arrives first (`None`: until a frame arrives).
     pub fn poll<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) -> Option<Duration> {
-        let mut watch = SynWatch { inner: device, port: self.config.port, seen: heapless::Vec::new() };
+        let mut watch = SynWatch {
+            inner: device,
+            port: self.config.port,
+            seen: heapless::Vec::new(),
+        };
         self.iface.poll(now, &mut watch, &mut self.sockets);
         for syn in watch.seen.iter() {
             self.count_if_refused(*syn);
@@ -226,7 +249,10 @@ impl<'a> EchoServer<'a> {
 
     /// Connections currently open.
     pub fn open_connections(&self) -> usize {
-        self.slots.iter().filter(|s| s.state != SlotState::Listening).count()
+        self.slots
+            .iter()
+            .filter(|s| s.state != SlotState::Listening)
+            .count()
     }
 
     /// The smoltcp interface, e.g. to change addresses at run time.
@@ -301,7 +327,9 @@ impl<'a> EchoServer<'a> {
                     sock.close();
                 }
             }
-            if let (SlotState::Open | SlotState::Closing, Some(limit)) = (slot.state, config.idle_timeout) {
+            if let (SlotState::Open | SlotState::Closing, Some(limit)) =
+                (slot.state, config.idle_timeout)
+            {
                 if !slot.timed_out && now - slot.last_active >= limit {
                     // RST goes out with this poll's egress; the slot relistens next poll.
                     sock.abort();
@@ -314,7 +342,11 @@ impl<'a> EchoServer<'a> {
     fn next_wake(&mut self, now: Instant) -> Option<Duration> {
         let mut delay = self.iface.poll_delay(now, &self.sockets);
         if let Some(limit) = self.config.idle_timeout {
-            for slot in self.slots.iter().filter(|s| s.state != SlotState::Listening && !s.timed_out) {
+            for slot in self
+                .slots
+                .iter()
+                .filter(|s| s.state != SlotState::Listening && !s.timed_out)
+            {
                 let due = slot.last_active + limit;
                 let wait = if due > now { due - now } else { Duration::ZERO };
                 delay = Some(delay.map_or(wait, |d| d.min(wait)));
@@ -322,9 +354,28 @@ impl<'a> EchoServer<'a> {
         }
         // A timed-out slot relistens on the next poll: come back promptly.
         if self.slots.iter().any(|s| s.timed_out) {
-            delay = Some(delay.map_or(Duration::from_millis(1), |d| d.min(Duration::from_millis(1))));
+            delay = Some(delay.map_or(Duration::from_millis(1), |d| {
+                d.min(Duration::from_millis(1))
+            }));
         }
         delay
+    }
+}
+
+/// Bytes of each message shown in the log.
+const LOG_PREVIEW: usize = 48;
+
+/// Drops `n` bytes from the front of the receive buffer. The buffer is a ring:
+/// one `recv` call only sees the part up to the wrap, so loop.
+fn discard(sock: &mut tcp::Socket, mut n: usize) {
+    while n > 0 {
+        match sock.recv(|buf| {
+            let k = buf.len().min(n);
+            (k, k)
+        }) {
+            Ok(0) | Err(_) => break,
+            Ok(k) => n -= k,
+        }
     }
 }
 
@@ -346,7 +397,9 @@ fn echo(
             break; // backpressure: the peer must read before we take more
         }
         let want = (free - overhead).min(CHUNK);
-        let Ok(n) = sock.peek_slice(&mut chunk[..want]) else { break };
+        let Ok(n) = sock.peek_slice(&mut chunk[..want]) else {
+            break;
+        };
         if n == 0 {
             break;
         }
@@ -358,13 +411,22 @@ fn echo(
         }
         let sent = sock.send_slice(&chunk[..n]).unwrap_or(0);
         // Dequeue exactly what was queued for sending: nothing lost if `sent < n`.
-        let _ = sock.recv(|_| (sent, ()));
+        discard(sock, sent);
         stats.bytes_in += sent as u64;
         stats.bytes_out += (sent + overhead) as u64;
         slot.last_active = now;
         if let Some(remote) = slot.remote {
             if overhead > 0 {
-                info!("{}: {}", remote, Printable(&chunk[..sent]));
+                if sent > LOG_PREVIEW {
+                    info!(
+                        "{}: {}... ({} B)",
+                        remote,
+                        Printable(&chunk[..LOG_PREVIEW]),
+                        sent
+                    );
+                } else {
+                    info!("{}: {}", remote, Printable(&chunk[..sent]));
+                }
             } else {
                 trace!("{}: {} bytes", remote, sent);
             }

@@ -36,7 +36,14 @@ impl<D: Device + ?Sized> Device for SynWatch<'_, D> {
 
     fn receive(&mut self, ts: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let (rx, tx) = self.inner.receive(ts)?;
-        Some((WatchRx { inner: rx, port: self.port, seen: &mut self.seen }, tx))
+        Some((
+            WatchRx {
+                inner: rx,
+                port: self.port,
+                seen: &mut self.seen,
+            },
+            tx,
+        ))
     }
 
     fn transmit(&mut self, ts: Instant) -> Option<Self::TxToken<'_>> {

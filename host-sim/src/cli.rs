@@ -1,0 +1,187 @@
+//! Command-line interface.
+
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+
+/// The tutorial's TCP echo server, running the firmware's core unchanged on
+/// Linux through a TAP interface.
+///
+/// With no flags it serves 192.168.69.1:12345 on `tap0`. If `tap0` is missing
+/// and host-sim may create it (root or CAP_NET_ADMIN), it creates it, gives the
+/// host side 192.168.69.100/24 and brings it up; the TAP disappears when
+/// host-sim exits. Without that permission, create it once yourself:
+///
+///   sudo ip tuntap add tap0 mode tap user $USER
+///   sudo ip addr add 192.168.69.100/24 dev tap0
+///   sudo ip link set tap0 up
+///
+/// Then talk to it: `echo-client`, `nc 192.168.69.1 12345`, or
+/// `python3 tools/tcpclient.py`.
+#[derive(Parser, Debug)]
+#[command(name = "host-sim", version, verbatim_doc_comment)]
+#[command(
+    after_help = "Logging: RUST_LOG=debug (or trace) for more detail; -v traces every frame."
+)]
+pub struct Args {
+    /// TAP interface to serve on.
+    #[arg(long, default_value = "tap0", value_name = "NAME", value_parser = parse_ifname)]
+    pub tap: String,
+
+    /// The device's own IPv4 address and prefix.
+    #[arg(long, default_value = "192.168.69.1/24", value_name = "CIDR", value_parser = parse_cidr)]
+    pub ip: Ipv4Cidr,
+
+    /// Default gateway of the device.
+    #[arg(long, default_value = "192.168.69.100", value_name = "IP", value_parser = parse_ip)]
+    pub gateway: Ipv4Address,
+
+    /// Address given to the host side of a TAP that host-sim creates itself
+    /// (ignored when the TAP already exists).
+    #[arg(long, default_value = "192.168.69.100/24", value_name = "CIDR", value_parser = parse_cidr)]
+    pub host_ip: Ipv4Cidr,
+
+    /// TCP port to listen on.
+    #[arg(long, default_value_t = echo_core::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+
+    /// Simultaneous connections (the tutorial's listen backlog): one more is refused.
+    #[arg(long, default_value_t = echo_core::DEFAULT_BACKLOG, value_name = "N", value_parser = parse_max_conn)]
+    pub max_conn: usize,
+
+    /// The device's Ethernet address (unicast).
+    #[arg(long, default_value = "02:00:00:00:00:01", value_parser = parse_mac)]
+    pub mac: EthernetAddress,
+
+    /// How chunks are answered: `stamp` = "[<ctime>] <chunk>" as the tutorial;
+    /// `raw` = plain echo (benchmarks).
+    #[arg(long, value_enum, default_value_t = ModeArg::Stamp)]
+    pub mode: ModeArg,
+
+    /// Receive and transmit buffer per connection, in bytes.
+    #[arg(long, default_value_t = 16 * 1024, value_name = "BYTES", value_parser = parse_buffer)]
+    pub buffer: usize,
+
+    /// Reset a connection that has been silent this many seconds (0 = never).
+    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    pub idle_timeout: u64,
+
+    /// Write every frame to this pcap file (opens in Wireshark).
+    #[arg(long, value_name = "FILE")]
+    pub pcap: Option<PathBuf>,
+
+    /// Trace every frame sent and received.
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+/// Echo mode on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ModeArg {
+    /// `[<ctime>] <chunk>`.
+    Stamp,
+    /// Plain echo.
+    Raw,
+}
+
+impl From<ModeArg> for echo_core::Mode {
+    fn from(m: ModeArg) -> Self {
+        match m {
+            ModeArg::Stamp => echo_core::Mode::Stamp,
+            ModeArg::Raw => echo_core::Mode::Raw,
+        }
+    }
+}
+
+fn parse_cidr(s: &str) -> Result<Ipv4Cidr, String> {
+    let cidr: Ipv4Cidr = s
+        .parse()
+        .map_err(|()| format!("`{s}` is not an IPv4 address with prefix, like 192.168.69.1/24"))?;
+    if cidr.prefix_len() == 0 || cidr.prefix_len() > 30 {
+        return Err(format!(
+            "prefix /{} leaves no room for a host: use /1 to /30",
+            cidr.prefix_len()
+        ));
+    }
+    Ok(cidr)
+}
+
+fn parse_ip(s: &str) -> Result<Ipv4Address, String> {
+    s.parse()
+        .map_err(|_| format!("`{s}` is not an IPv4 address, like 192.168.69.100"))
+}
+
+fn parse_mac(s: &str) -> Result<EthernetAddress, String> {
+    let mac: EthernetAddress = s
+        .parse()
+        .map_err(|()| format!("`{s}` is not a MAC address, like 02:00:00:00:00:01"))?;
+    if !mac.is_unicast() {
+        return Err(format!(
+            "{mac} is a multicast address; the device needs a unicast one"
+        ));
+    }
+    Ok(mac)
+}
+
+fn parse_max_conn(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(n) if (1..=65_535).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not a connection count from 1 to 65535")),
+    }
+}
+
+fn parse_buffer(s: &str) -> Result<usize, String> {
+    let min = echo_core::STAMP_LEN + 1;
+    match s.parse::<usize>() {
+        Ok(n) if (min..=1 << 24).contains(&n) => Ok(n),
+        _ => Err(format!(
+            "`{s}` is not a buffer size from {min} to 16777216 bytes"
+        )),
+    }
+}
+
+fn parse_ifname(s: &str) -> Result<String, String> {
+    // IFNAMSIZ is 16 including the NUL.
+    if s.is_empty() || s.len() > 15 || s.contains(['/', ' ', '\0']) {
+        return Err(format!(
+            "`{s}` is not a valid interface name (1 to 15 characters, no '/' or spaces)"
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_smoltcp_conventions() {
+        let a = Args::try_parse_from(["host-sim"]).unwrap();
+        assert_eq!(a.tap, "tap0");
+        assert_eq!(a.ip.to_string(), "192.168.69.1/24");
+        assert_eq!(a.gateway.to_string(), "192.168.69.100");
+        assert_eq!(a.port, 12345);
+        assert_eq!(a.max_conn, 5);
+        assert_eq!(a.mode, ModeArg::Stamp);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for bad in [
+            &["host-sim", "--port", "0"][..],
+            &["host-sim", "--port", "70000"],
+            &["host-sim", "--ip", "192.168.69.1"],
+            &["host-sim", "--ip", "300.1.1.1/24"],
+            &["host-sim", "--mac", "01:00:00:00:00:01"],
+            &["host-sim", "--max-conn", "0"],
+            &["host-sim", "--mode", "loud"],
+            &["host-sim", "--tap", "a-name-much-too-long"],
+            &["host-sim", "--buffer", "10"],
+            &["host-sim", "--frobnicate"],
+        ] {
+            let err = Args::try_parse_from(bad).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?} should be a usage error");
+        }
+    }
+}

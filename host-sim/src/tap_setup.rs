@@ -1,0 +1,104 @@
+//! Opening the TAP: use it as it is when it exists, create and address it when
+//! it does not and we may, and otherwise say exactly which commands fix it.
+
+use std::io;
+use std::path::Path;
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+use smoltcp::wire::Ipv4Cidr;
+use tun_tap::{Iface, Mode};
+
+/// Opens `name` as a TAP; creates and addresses it (host side `host_ip`) when missing.
+pub fn open(name: &str, host_ip: Ipv4Cidr) -> Result<Iface> {
+    let existed = Path::new("/sys/class/net").join(name).exists();
+    if existed
+        && !Path::new("/sys/class/net")
+            .join(name)
+            .join("tun_flags")
+            .exists()
+    {
+        bail!(
+            "`{name}` exists but is not a TAP device; pick another name with --tap, or remove it"
+        );
+    }
+    let iface = match Iface::without_packet_info(name, Mode::Tap) {
+        Ok(iface) => iface,
+        Err(e) => return Err(explain_open_error(name, existed, host_ip, e)),
+    };
+    if existed {
+        check_usable(name, host_ip);
+    } else {
+        log::info!("created {name}; host side {host_ip}");
+        configure(name, host_ip)
+            .with_context(|| format!("created {name} but could not configure it"))?;
+    }
+    iface
+        .set_non_blocking()
+        .context("cannot make the TAP non-blocking")?;
+    Ok(iface)
+}
+
+/// The one-time commands that make a TAP usable without root.
+pub fn setup_commands(name: &str, host_ip: Ipv4Cidr) -> String {
+    format!(
+        "    sudo ip tuntap add {name} mode tap user $USER\n    sudo ip addr add {host_ip} dev {name}\n    sudo ip link set {name} up"
+    )
+}
+
+fn explain_open_error(name: &str, existed: bool, host_ip: Ipv4Cidr, e: io::Error) -> anyhow::Error {
+    let fix = setup_commands(name, host_ip);
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) if existed => anyhow::anyhow!(
+            "no permission to attach to {name}: it belongs to another user. Recreate it for yourself:\n    sudo ip tuntap del {name} mode tap\n{fix}"
+        ),
+        Some(libc::EPERM) | Some(libc::EACCES) => anyhow::anyhow!(
+            "{name} does not exist and creating it needs root (CAP_NET_ADMIN). Either run host-sim as root, or create it once:\n{fix}"
+        ),
+        Some(libc::EBUSY) => anyhow::anyhow!("{name} is already in use by another process (is host-sim already running?)"),
+        Some(libc::ENOENT) if e.kind() == io::ErrorKind::NotFound => {
+            anyhow::anyhow!("/dev/net/tun is missing: load the tun module (`sudo modprobe tun`)")
+        }
+        _ => anyhow::anyhow!("cannot open TAP {name}: {e}"),
+    }
+}
+
+fn configure(name: &str, host_ip: Ipv4Cidr) -> Result<()> {
+    ip(&["addr", "add", &host_ip.to_string(), "dev", name])?;
+    ip(&["link", "set", name, "up"])
+}
+
+fn ip(args: &[&str]) -> Result<()> {
+    let out = Command::new("ip")
+        .args(args)
+        .output()
+        .context("cannot run `ip` (install iproute2)")?;
+    if !out.status.success() {
+        bail!(
+            "`ip {}` failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
+
+/// A TAP made by hand may be down or unaddressed: warn with the fix, don't fail
+/// (the user may have bridged it on purpose).
+fn check_usable(name: &str, host_ip: Ipv4Cidr) {
+    let flags = std::fs::read_to_string(format!("/sys/class/net/{name}/flags")).unwrap_or_default();
+    let up = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16)
+        .map(|f| f & 1 == 1)
+        .unwrap_or(true);
+    if !up {
+        log::warn!("{name} is down; bring it up with: sudo ip link set {name} up");
+    }
+    let has_addr = Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", name])
+        .output()
+        .map(|o| !o.stdout.is_empty())
+        .unwrap_or(true);
+    if !has_addr {
+        log::warn!("{name} has no IPv4 address on the host side; add one with: sudo ip addr add {host_ip} dev {name}");
+    }
+}
