@@ -1,0 +1,266 @@
+//! The echo server and a client stack on one virtual clock.
+
+use std::collections::VecDeque;
+
+use echo_core::{EchoConfig, EchoServer, Mode, NetConfig, Slot, Stats, Storage};
+use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
+use smoltcp::socket::tcp;
+use smoltcp::time::{Duration, Instant};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
+
+use crate::link::{pair, LinkEnd};
+
+/// The client's address, the host side of the TAP in the real setup.
+pub const CLIENT_IP: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
+/// The server's address.
+pub const SERVER_IP: Ipv4Address = Ipv4Address::new(192, 168, 69, 1);
+/// The Unix time the server's wall clock is set to at start.
+pub const START_UNIX_MS: u64 = 1_795_536_028_000; // Tue Nov 24 16:00:28 2026
+
+/// How to build a world.
+#[derive(Debug, Clone, Copy)]
+pub struct WorldConfig {
+    /// Server connection slots.
+    pub slots: usize,
+    /// Server receive buffer per connection.
+    pub server_rx: usize,
+    /// Server transmit buffer per connection.
+    pub server_tx: usize,
+    /// Echo settings.
+    pub echo: EchoConfig,
+    /// Client buffers per connection (both directions).
+    pub client_buf: usize,
+    /// Link MTU (Ethernet frame size).
+    pub mtu: usize,
+}
+
+impl Default for WorldConfig {
+    fn default() -> Self {
+        WorldConfig {
+            slots: 5,
+            server_rx: 2048,
+            server_tx: 2048,
+            echo: EchoConfig::DEFAULT,
+            client_buf: 64 * 1024,
+            mtu: 1514,
+        }
+    }
+}
+
+impl WorldConfig {
+    /// The default world in `mode`.
+    pub fn with_mode(mode: Mode) -> Self {
+        let mut c = Self::default();
+        c.echo.mode = mode;
+        c
+    }
+}
+
+/// A client connection, by index into [`Client::conns`].
+pub type ConnId = usize;
+
+/// One client connection's pending output and received input.
+#[derive(Debug, Default)]
+pub struct Conn {
+    handle: Option<SocketHandle>,
+    /// Bytes queued by the test, not yet accepted by the socket.
+    pub outbox: VecDeque<u8>,
+    /// Everything received so far.
+    pub inbox: Vec<u8>,
+    /// Send FIN once the outbox is empty.
+    pub close_when_sent: bool,
+    /// Stop reading (to exercise backpressure).
+    pub paused: bool,
+}
+
+/// The client side: a second smoltcp interface with any number of sockets.
+pub struct Client {
+    iface: Interface,
+    sockets: SocketSet<'static>,
+    /// The client's end of the link.
+    pub link: LinkEnd,
+    /// Connections opened so far.
+    pub conns: Vec<Conn>,
+    next_port: u16,
+    buf: usize,
+}
+
+impl Client {
+    fn new(mut link: LinkEnd, now: Instant, buf: usize) -> Self {
+        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress([
+            0x02, 0, 0, 0, 0, 0x64,
+        ])));
+        config.random_seed = 7;
+        let mut iface = Interface::new(config, &mut link, now);
+        iface.update_ip_addrs(|a| a.push(IpCidr::new(IpAddress::Ipv4(CLIENT_IP), 24)).unwrap());
+        Client {
+            iface,
+            sockets: SocketSet::new(vec![]),
+            link,
+            conns: vec![],
+            next_port: 40_000,
+            buf,
+        }
+    }
+
+    /// Opens a connection to the server's `port`.
+    pub fn connect(&mut self, port: u16) -> ConnId {
+        let mut sock = tcp::Socket::new(
+            tcp::SocketBuffer::new(vec![0; self.buf]),
+            tcp::SocketBuffer::new(vec![0; self.buf]),
+        );
+        self.next_port += 1;
+        sock.connect(
+            self.iface.context(),
+            (IpAddress::Ipv4(SERVER_IP), port),
+            self.next_port,
+        )
+        .expect("connect arguments are valid");
+        let handle = self.sockets.add(sock);
+        self.conns.push(Conn {
+            handle: Some(handle),
+            ..Conn::default()
+        });
+        self.conns.len() - 1
+    }
+
+    /// The TCP socket of connection `id`.
+    pub fn socket(&mut self, id: ConnId) -> &mut tcp::Socket<'static> {
+        let h = self.conns[id].handle.expect("connection exists");
+        self.sockets.get_mut::<tcp::Socket>(h)
+    }
+
+    /// The TCP state of connection `id`.
+    pub fn state(&mut self, id: ConnId) -> tcp::State {
+        self.socket(id).state()
+    }
+
+    /// Queues `data` to send on `id`.
+    pub fn send(&mut self, id: ConnId, data: &[u8]) {
+        self.conns[id].outbox.extend(data);
+    }
+
+    fn pump(&mut self) {
+        for conn in self.conns.iter_mut() {
+            let Some(h) = conn.handle else { continue };
+            let sock = self.sockets.get_mut::<tcp::Socket>(h);
+            while sock.can_send() && !conn.outbox.is_empty() {
+                let (front, _) = conn.outbox.as_slices();
+                match sock.send_slice(front) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => drop(conn.outbox.drain(..n)),
+                }
+            }
+            if conn.close_when_sent && conn.outbox.is_empty() && sock.may_send() {
+                sock.close();
+            }
+            while !conn.paused && sock.can_recv() {
+                let got = sock.recv(|b| (b.len(), b.to_vec())).unwrap_or_default();
+                if got.is_empty() {
+                    break;
+                }
+                conn.inbox.extend_from_slice(&got);
+            }
+        }
+    }
+
+    fn poll(&mut self, now: Instant) -> Option<Duration> {
+        self.iface.poll(now, &mut self.link, &mut self.sockets);
+        self.pump();
+        self.iface.poll(now, &mut self.link, &mut self.sockets);
+        self.iface.poll_delay(now, &self.sockets)
+    }
+}
+
+/// Server, client and the clock.
+pub struct World {
+    /// The system under test.
+    pub server: EchoServer<'static>,
+    /// The server's end of the link.
+    pub server_link: LinkEnd,
+    /// The client stack.
+    pub client: Client,
+    /// Virtual time.
+    pub now: Instant,
+}
+
+impl World {
+    /// Builds a world; the server's wall clock reads [`START_UNIX_MS`] at t=0.
+    pub fn new(config: WorldConfig) -> Self {
+        let (mut server_link, client_link) = pair(config.mtu);
+        let now = Instant::ZERO;
+        let n = config.slots;
+        let storage = Storage {
+            sockets: Vec::leak(
+                (0..Storage::sockets_needed(n))
+                    .map(|_| SocketStorage::EMPTY)
+                    .collect(),
+            ),
+            slots: Vec::leak(vec![Slot::EMPTY; n]),
+            rx: Vec::leak(vec![0; n * config.server_rx]),
+            tx: Vec::leak(vec![0; n * config.server_tx]),
+        };
+        let mut server = EchoServer::new(
+            &NetConfig::DEFAULT,
+            &config.echo,
+            &mut server_link,
+            now,
+            storage,
+        )
+        .expect("world configuration is valid");
+        server.set_unix_time(now, START_UNIX_MS);
+        let client = Client::new(client_link, now, config.client_buf);
+        World {
+            server,
+            server_link,
+            client,
+            now,
+        }
+    }
+
+    /// The default world in `mode`.
+    pub fn with_mode(mode: Mode) -> Self {
+        Self::new(WorldConfig::with_mode(mode))
+    }
+
+    /// Server counters.
+    pub fn stats(&self) -> Stats {
+        self.server.stats()
+    }
+
+    /// Polls both stacks once, then advances the clock: by 1 ms while frames
+    /// are in flight, else straight to the earliest deadline (at most 1 s).
+    pub fn step(&mut self) {
+        let s = self.server.poll(self.now, &mut self.server_link);
+        let c = self.client.poll(self.now);
+        let busy = self.server_link.pending() > 0 || self.client.link.pending() > 0;
+        let advance = if busy {
+            Duration::from_millis(1)
+        } else {
+            [s, c]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(Duration::from_secs(1))
+                .clamp(Duration::from_millis(1), Duration::from_secs(1))
+        };
+        self.now += advance;
+    }
+
+    /// Steps until `done` holds or `limit` of virtual time passes; returns whether it held.
+    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut World) -> bool) -> bool {
+        let end = self.now + limit;
+        while self.now < end {
+            if done(self) {
+                return true;
+            }
+            self.step();
+        }
+        done(self)
+    }
+
+    /// Steps for `d` of virtual time.
+    pub fn run_for(&mut self, d: Duration) {
+        self.run_until(d, |_| false);
+    }
+}
