@@ -71,6 +71,18 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,
 
+    /// Drop this percentage of frames, both ways (fault injection, 0-100).
+    #[arg(long, default_value_t = 0, value_name = "PCT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub drop_pct: u8,
+
+    /// Flip a bit in this percentage of frames, both ways (fault injection, 0-100).
+    #[arg(long, default_value_t = 0, value_name = "PCT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub corrupt_pct: u8,
+
+    /// Seed for the fault injector, so a faulty run can be repeated.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u32,
+
     /// Trace every frame sent and received.
     #[arg(short, long)]
     pub verbose: bool,
@@ -179,6 +191,8 @@ mod tests {
             &["host-sim", "--tap", "a-name-much-too-long"],
             &["host-sim", "--buffer", "10"],
             &["host-sim", "--frobnicate"],
+            &["host-sim", "--drop-pct", "101"],
+            &["host-sim", "--corrupt-pct", "-1"],
         ] {
             let err = Args::try_parse_from(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?} should be a usage error");

@@ -6,13 +6,13 @@ mod tap_device;
 mod tap_setup;
 
 use std::fs::File;
-use std::io::BufWriter;
+use std::io::{self, BufWriter, Write};
 use std::os::fd::AsRawFd;
 
 use anyhow::{Context, Result};
 use clap::Parser;
 use echo_core::smoltcp::iface::SocketStorage;
-use echo_core::smoltcp::phy::{PcapMode, PcapWriter, Tracer, TracerPacket};
+use echo_core::smoltcp::phy::{FaultInjector, PcapMode, PcapWriter, Tracer, TracerPacket};
 use echo_core::smoltcp::time::{Duration, Instant};
 use echo_core::{EchoConfig, EchoServer, NetConfig, Slot, Storage};
 
@@ -36,29 +36,28 @@ fn run(args: Args) -> Result<()> {
     let tap = TapDevice::new(tap_setup::open(&args.tap, args.host_ip)?);
     let mut event_loop = EventLoop::new(tap.as_raw_fd())?;
 
-    let pcap = match &args.pcap {
-        Some(path) => {
-            Some(BufWriter::new(File::create(path).with_context(|| {
-                format!("cannot create pcap file {}", path.display())
-            })?))
-        }
-        None => None,
+    // The middleware stack of smoltcp's examples: faults, then tracing, then
+    // capture, so the capture shows what really crossed the TAP.
+    let pcap: Box<dyn Write> = match &args.pcap {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create pcap file {}", path.display()))?,
+        )),
+        None => Box::new(io::sink()),
     };
-    // Each middleware combination is its own concrete type: no cost when unused.
-    match (pcap, args.verbose) {
-        (None, false) => serve(&args, tap, &mut event_loop),
-        (None, true) => serve(&args, Tracer::new(tap, trace_frame), &mut event_loop),
-        (Some(sink), false) => serve(
-            &args,
-            PcapWriter::new(tap, sink, PcapMode::Both),
-            &mut event_loop,
-        ),
-        (Some(sink), true) => serve(
-            &args,
-            Tracer::new(PcapWriter::new(tap, sink, PcapMode::Both), trace_frame),
-            &mut event_loop,
-        ),
+    let device = PcapWriter::new(tap, pcap, PcapMode::Both);
+    let device = Tracer::new(device, if args.verbose { trace_frame } else { |_, _| {} });
+    let mut device = FaultInjector::new(device, args.seed);
+    device.set_drop_chance(args.drop_pct);
+    device.set_corrupt_chance(args.corrupt_pct);
+    if args.drop_pct > 0 || args.corrupt_pct > 0 {
+        log::warn!(
+            "injecting faults: {}% of frames dropped, {}% corrupted (seed {})",
+            args.drop_pct,
+            args.corrupt_pct,
+            args.seed
+        );
     }
+    serve(&args, device, &mut event_loop)
 }
 
 fn trace_frame(timestamp: Instant, packet: TracerPacket) {

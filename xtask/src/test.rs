@@ -1,14 +1,138 @@
-//! `cargo xtask test`: the one command that runs every check.
+//! `cargo xtask test`: the one command that runs every check, in order of
+//! cost, and ends with a summary. The README and `.ci/run` name only this.
 
-use anyhow::Result;
+use std::process::Command;
+use std::time::Instant;
 
-use crate::util::{cargo, sh};
+use anyhow::{bail, Result};
+
+use crate::util::{cargo, is_root, root, sh};
+
+const THUMB: &str = "thumbv7em-none-eabihf";
+const BOARDS: [&str; 2] = ["mps2-an386", "nucleo-f429zi"];
 
 /// Command-line arguments.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Fail instead of skipping the system tests when not root (CI sets this).
+    #[arg(long)]
+    pub require_system: bool,
+    /// Skip the thumbv7em firmware builds and lints (host-only machines).
+    #[arg(long)]
+    pub no_firmware: bool,
+    /// Skip the root-only system tests.
+    #[arg(long)]
+    pub no_system: bool,
+}
+
+struct Stage {
+    name: String,
+    outcome: Outcome,
+    secs: f64,
+}
+
+enum Outcome {
+    Passed,
+    Failed(String),
+    Skipped(String),
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> Result<()> {
-    sh(cargo().args(["test", "--workspace"]))
+pub fn run(args: Args) -> Result<()> {
+    let mut stages: Vec<Stage> = Vec::new();
+    let mut stage = |name: &str, f: &mut dyn FnMut() -> Result<Outcome>| {
+        eprintln!("\n==> {name}");
+        let t = Instant::now();
+        let outcome = f().unwrap_or_else(|e| Outcome::Failed(format!("{e:#}")));
+        if let Outcome::Failed(why) = &outcome {
+            eprintln!("==> {name}: FAILED: {why}");
+        }
+        stages.push(Stage { name: name.to_owned(), outcome, secs: t.elapsed().as_secs_f64() });
+    };
+
+    stage("format", &mut || pass(sh(cargo().args(["fmt", "--all", "--", "--check"]))));
+    stage("clippy (host)", &mut || {
+        pass(sh(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))
+    });
+    if args.no_firmware {
+        stage("firmware", &mut || Ok(Outcome::Skipped("--no-firmware".into())));
+    } else {
+        stage("clippy (thumb: core without logging, core with defmt, driver, boards)", &mut || {
+            sh(cargo().args(["clippy", "-p", "echo-core", "--no-default-features", "--target", THUMB, "--", "-D", "warnings"]))?;
+            sh(cargo().args(["clippy", "-p", "echo-core", "--no-default-features", "--features", "defmt", "--target", THUMB, "--", "-D", "warnings"]))?;
+            let mut c = cargo();
+            c.args(["clippy", "-p", "lan9118", "--target", THUMB]);
+            for b in BOARDS {
+                c.args(["-p", b]);
+            }
+            pass(sh(c.args(["--", "-D", "warnings"])))
+        });
+        stage("firmware images (release)", &mut || pass(build_boards()));
+    }
+    stage("unit and in-process tests", &mut || pass(sh(cargo().args(["test", "--workspace"]))));
+    stage("system tests (root, network namespaces, TAP, QEMU)", &mut || {
+        if args.no_system {
+            return Ok(Outcome::Skipped("--no-system".into()));
+        }
+        if !is_root() {
+            if args.require_system {
+                bail!("system tests need root (network namespaces and TAP devices)");
+            }
+            return Ok(Outcome::Skipped("not root: run `sudo -E cargo xtask test` for these".into()));
+        }
+        pass(system_tests(!args.no_firmware))
+    });
+
+    eprintln!("\nSummary:");
+    let (mut passed, mut failed, mut skipped) = (0, 0, 0);
+    for s in &stages {
+        let (mark, note) = match &s.outcome {
+            Outcome::Passed => {
+                passed += 1;
+                ("ok  ", String::new())
+            }
+            Outcome::Failed(why) => {
+                failed += 1;
+                ("FAIL", format!(" — {why}"))
+            }
+            Outcome::Skipped(why) => {
+                skipped += 1;
+                ("skip", format!(" — {why}"))
+            }
+        };
+        eprintln!("  {mark} {:<70} {:>6.1}s{note}", s.name, s.secs);
+    }
+    println!("xtask: {passed} passed, {failed} failed, {skipped} skipped");
+    if failed > 0 {
+        bail!("{failed} stage(s) failed");
+    }
+    Ok(())
+}
+
+fn pass(r: Result<()>) -> Result<Outcome> {
+    r.map(|()| Outcome::Passed)
+}
+
+fn build_boards() -> Result<()> {
+    let mut c = cargo();
+    c.args(["build", "--release", "--target", THUMB]);
+    for b in BOARDS {
+        c.args(["-p", b]);
+    }
+    sh(&mut c)
+}
+
+/// Host binaries and, when asked, the QEMU firmware are built first, then
+/// handed to the root-only tests by absolute path.
+fn system_tests(with_firmware: bool) -> Result<()> {
+    sh(cargo().args(["build", "-p", "host-sim", "-p", "echo-client"]))?;
+    let target = std::env::var("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|_| root().join("target"));
+    let mut c: Command = cargo();
+    c.args(["test", "-p", "systests", "--", "--ignored", "--test-threads=2"])
+        .env("HOST_SIM_BIN", target.join("debug/host-sim"))
+        .env("ECHO_CLIENT_BIN", target.join("debug/echo-client"));
+    if with_firmware {
+        c.env("MPS2_ELF", target.join(THUMB).join("release/mps2-an386"));
+    }
+    sh(&mut c)
 }
