@@ -63,8 +63,10 @@ pub struct Args {
     #[arg(long, default_value_t = 16 * 1024, value_name = "BYTES", value_parser = parse_buffer)]
     pub buffer: usize,
 
-    /// Reset a connection that has been silent this many seconds (0 = never).
-    #[arg(long, default_value_t = 0, value_name = "SECS")]
+    /// Reset a connection that has been silent this many seconds, freeing its
+    /// slot at once (0 = never). Peers that stop acknowledging are dropped
+    /// after 30 s regardless (keep-alive probes every 10 s).
+    #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub idle_timeout: u64,
 
     /// Write every frame to this pcap file (opens in Wireshark).

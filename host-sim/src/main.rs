@@ -39,9 +39,11 @@ fn run(args: Args) -> Result<()> {
     // The middleware stack of smoltcp's examples: faults, then tracing, then
     // capture, so the capture shows what really crossed the TAP.
     let pcap: Box<dyn Write> = match &args.pcap {
-        Some(path) => Box::new(BufWriter::new(
-            File::create(path).with_context(|| format!("cannot create pcap file {}", path.display()))?,
-        )),
+        Some(path) => {
+            Box::new(BufWriter::new(File::create(path).with_context(|| {
+                format!("cannot create pcap file {}", path.display())
+            })?))
+        }
         None => Box::new(io::sink()),
     };
     let device = PcapWriter::new(tap, pcap, PcapMode::Both);
@@ -80,6 +82,7 @@ fn serve<D: echo_core::smoltcp::phy::Device>(
         port: args.port,
         mode: args.mode.into(),
         idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
+        ..EchoConfig::DEFAULT
     };
     let storage = leak_storage(args.max_conn, args.buffer);
     let now = event_loop.now();

@@ -32,6 +32,8 @@ pub struct LinkEnd {
     pub dropped: u64,
     /// Frames this end corrupted on receive (fault injection).
     pub corrupted: u64,
+    /// When set, a copy of every frame this end receives (before faults).
+    pub recorded: Option<Vec<Vec<u8>>>,
 }
 
 /// A connected pair of ends with an Ethernet MTU of `mtu` bytes (frame size).
@@ -46,6 +48,7 @@ pub fn pair(mtu: usize) -> (LinkEnd, LinkEnd) {
         rng: 1,
         dropped: 0,
         corrupted: 0,
+        recorded: None,
     };
     (end(&a, &b), end(&b, &a))
 }
@@ -93,6 +96,9 @@ impl phy::Device for LinkEnd {
     fn receive(&mut self, _: Instant) -> Option<(RxToken, TxToken)> {
         loop {
             let mut frame = self.rx.borrow_mut().pop_front()?;
+            if let Some(log) = self.recorded.as_mut() {
+                log.push(frame.clone());
+            }
             if self.roll(self.faults.drop_pct) {
                 self.dropped += 1;
                 continue;

@@ -140,6 +140,18 @@ impl Client {
         self.conns[id].outbox.extend(data);
     }
 
+    /// Removes finished connections' sockets (their `Conn` entries stay, emptied).
+    pub fn forget_finished(&mut self) {
+        for conn in self.conns.iter_mut() {
+            let Some(h) = conn.handle else { continue };
+            let state = self.sockets.get::<tcp::Socket>(h).state();
+            if matches!(state, tcp::State::Closed | tcp::State::TimeWait) {
+                self.sockets.remove(h);
+                *conn = Conn::default();
+            }
+        }
+    }
+
     fn pump(&mut self) {
         for conn in self.conns.iter_mut() {
             let Some(h) = conn.handle else { continue };

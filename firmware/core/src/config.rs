@@ -70,14 +70,26 @@ pub struct EchoConfig {
     pub mode: Mode,
     /// A connection silent this long is reset and its slot freed (`None`: never).
     pub idle_timeout: Option<Duration>,
+    /// A peer that acknowledges nothing for this long — a handshake never
+    /// completed, data never acknowledged, keep-alives unanswered — is dropped
+    /// (smoltcp's `set_timeout`).
+    pub peer_timeout: Option<Duration>,
+    /// Probe a silent peer this often so a vanished one is noticed
+    /// (smoltcp's `set_keep_alive`). smoltcp counts any silence against
+    /// `peer_timeout`, so this must be well below it.
+    pub keep_alive: Option<Duration>,
 }
 
 impl EchoConfig {
-    /// Port 12345, stamped echo, no idle timeout.
+    /// Port 12345, stamped echo; idle connections reset after 5 minutes,
+    /// keep-alive every 10 s, a peer silent for 30 s (three unanswered
+    /// probes, or a handshake never completed) dropped.
     pub const DEFAULT: EchoConfig = EchoConfig {
         port: DEFAULT_PORT,
         mode: Mode::Stamp,
-        idle_timeout: None,
+        idle_timeout: Some(Duration::from_secs(300)),
+        peer_timeout: Some(Duration::from_secs(30)),
+        keep_alive: Some(Duration::from_secs(10)),
     };
 }
 

@@ -183,7 +183,11 @@ impl<'a> EchoServer<'a> {
             .zip(rx.chunks_exact_mut(rx_each))
             .zip(tx.chunks_exact_mut(tx_each))
         {
-            let socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
+            let mut socket =
+                tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
+            // Both survive the socket's reset between connections.
+            socket.set_timeout(config.peer_timeout);
+            socket.set_keep_alive(config.keep_alive);
             *slot = Slot {
                 handle: Some(set.add(socket)),
                 ..Slot::EMPTY
