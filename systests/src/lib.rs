@@ -1,1 +1,54 @@
-//! System tests: see tests/.
+//! Harness for the root-only system tests in `tests/`.
+//!
+//! Every test builds its own network namespace ([`Netns`]), starts the thing
+//! under test inside it ([`Target`]: `host-sim` over a TAP, or the MPS2
+//! firmware in QEMU), and talks to it from inside the namespace, so nothing
+//! ever leaves the machine and tests can run in parallel.
+//!
+//! # Running
+//!
+//! The tests are `#[ignore]`d because they need root (namespaces, TAPs):
+//!
+//! ```text
+//! cargo xtask test                                   # builds everything, sets the paths below, runs them
+//! sudo -E cargo test -p systests -- --ignored        # by hand, after `cargo build -p host-sim -p echo-client`
+//! ```
+//!
+//! Binaries are found through environment variables, which `cargo xtask test`
+//! sets to absolute paths (see [`bins`]):
+//!
+//! - `HOST_SIM_BIN`: `host-sim` (else the newest of `$CARGO_TARGET_DIR` or
+//!   `<workspace>/target`, `debug` or `release`);
+//! - `ECHO_CLIENT_BIN`: `echo-client` (same fallback);
+//! - `MPS2_ELF`: the mps2-an386 firmware; the QEMU variants of the tests run
+//!   only when it is set (`QEMU_SYSTEM_ARM` overrides the QEMU binary).
+//!
+//! Each target's output goes to `$TMPDIR/echo-systests/<namespace>-<target>.log`;
+//! it is printed when a test fails, and kept if `SYSTESTS_KEEP_LOGS` is set.
+
+#![warn(missing_docs)]
+
+pub mod bins;
+pub mod client;
+pub mod netns;
+pub mod process;
+pub mod stamp;
+pub mod target;
+
+pub use netns::Netns;
+pub use target::{Mode, Running, Target};
+
+use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+/// The device's address (host-sim or firmware).
+pub const DEVICE_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 69, 1);
+/// The echo port.
+pub const PORT: u16 = 12345;
+/// Where the echo server listens.
+pub const SERVER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(DEVICE_IP, PORT));
+/// The host side of the TAP, with its prefix length.
+pub const HOST_CIDR: &str = "192.168.69.100/24";
+/// The device's MAC address.
+pub const DEVICE_MAC: &str = "02:00:00:00:00:01";
+/// Name of the TAP inside each test namespace.
+pub const TAP: &str = "tap0";

@@ -1,0 +1,93 @@
+//! Client-side checks over a std `TcpStream` (the Linux kernel as the client).
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use crate::stamp::{check_reply, STAMP_LEN};
+use crate::Mode;
+
+/// Sends `payload` and checks that exactly its echo comes back: the same
+/// bytes, stamped with the current time in stamp mode. Reads only the reply's
+/// length, so a later read sees anything extra.
+pub fn round_trip(stream: &mut TcpStream, mode: Mode, payload: &[u8]) -> Result<(), String> {
+    stream
+        .write_all(payload)
+        .map_err(|e| format!("send {:?}: {e}", String::from_utf8_lossy(payload)))?;
+    expect_echo(stream, mode, payload)
+}
+
+/// Reads one reply to `payload` (sent earlier) and checks it; see [`round_trip`].
+pub fn expect_echo(stream: &mut TcpStream, mode: Mode, payload: &[u8]) -> Result<(), String> {
+    let overhead = if mode == Mode::Stamp { STAMP_LEN } else { 0 };
+    let mut reply = vec![0; overhead + payload.len()];
+    read_exact_reporting(stream, &mut reply)
+        .map_err(|e| format!("reply to {:?}: {e}", String::from_utf8_lossy(payload)))?;
+    match mode {
+        Mode::Stamp => check_reply(&reply, payload),
+        Mode::Raw if reply == payload => Ok(()),
+        Mode::Raw => Err(format!(
+            "raw echo {:?}, expected {:?}",
+            String::from_utf8_lossy(&reply),
+            String::from_utf8_lossy(payload)
+        )),
+    }
+}
+
+/// Reads until the server's FIN, giving up after `limit` in total.
+pub fn read_to_eof(stream: &mut TcpStream, limit: Duration) -> io::Result<Vec<u8>> {
+    let deadline = Instant::now() + limit;
+    let mut data = Vec::new();
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("no FIN within {limit:?} (after {} bytes)", data.len()),
+            ));
+        }
+        stream.set_read_timeout(Some(left))?;
+        match stream.read(&mut buf) {
+            Ok(0) => return Ok(data),
+            Ok(n) => data.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("{e} (after {} bytes)", data.len()),
+                ))
+            }
+        }
+    }
+}
+
+/// `read_exact` whose error says how much did arrive.
+fn read_exact_reporting(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(), String> {
+    let mut got = 0;
+    while got < buf.len() {
+        match stream.read(&mut buf[got..]) {
+            Ok(0) => {
+                return Err(format!(
+                    "connection closed after {got} of {} bytes: {:?}",
+                    buf.len(),
+                    lossy(&buf[..got])
+                ))
+            }
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(format!(
+                    "{e} after {got} of {} bytes: {:?}",
+                    buf.len(),
+                    lossy(&buf[..got])
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}

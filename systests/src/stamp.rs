@@ -1,0 +1,218 @@
+//! Checking the server's replies: `[<ctime>] <chunk>`, with `ctime` in C's
+//! format (`Www Mmm dd hh:mm:ss yyyy`, day padded with a space) in UTC.
+//!
+//! Written independently of the firmware's formatter so a bug there cannot
+//! hide itself here.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Length of `[Www Mmm dd hh:mm:ss yyyy] `.
+pub const STAMP_LEN: usize = 27;
+/// Largest chunk the server reads at once, hence the largest payload per stamp.
+pub const CHUNK: usize = 1024;
+/// How far a stamp may be from the host's clock, in seconds.
+pub const TOLERANCE_SECS: i64 = 2;
+
+const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
+/// Parses a 24-byte ctime string into seconds since the Unix epoch, checking
+/// every field, the padding and that the weekday matches the date.
+pub fn parse_ctime(s: &[u8]) -> Result<i64, String> {
+    let text = std::str::from_utf8(s).map_err(|_| format!("ctime is not UTF-8: {s:?}"))?;
+    let bad = |why: &str| format!("bad ctime {text:?}: {why}");
+    let b = text.as_bytes();
+    if b.len() != 24
+        || [3, 7, 10, 19].iter().any(|&i| b[i] != b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return Err(bad("layout is not `Www Mmm dd hh:mm:ss yyyy`"));
+    }
+    let weekday = WEEKDAYS
+        .iter()
+        .position(|w| *w == &text[0..3])
+        .ok_or_else(|| bad("weekday"))?;
+    let month = MONTHS
+        .iter()
+        .position(|m| *m == &text[4..7])
+        .ok_or_else(|| bad("month"))? as i64
+        + 1;
+    // ctime pads the day with a space, never a zero.
+    let day_field = &text[8..10];
+    if day_field.starts_with('0') || day_field.ends_with(' ') {
+        return Err(bad("day must be space-padded"));
+    }
+    let day = number(day_field.trim_start()).ok_or_else(|| bad("day"))?;
+    let (hour, minute, second) = (
+        number(&text[11..13]).ok_or_else(|| bad("hour"))?,
+        number(&text[14..16]).ok_or_else(|| bad("minute"))?,
+        number(&text[17..19]).ok_or_else(|| bad("second"))?,
+    );
+    let year = number(&text[20..24]).ok_or_else(|| bad("year"))?;
+    if !(1..=days_in_month(year, month)).contains(&day) || hour > 23 || minute > 59 || second > 59 {
+        return Err(bad("field out of range"));
+    }
+    let days = days_from_civil(year, month, day);
+    // 1970-01-01 was a Thursday.
+    if (days + 4).rem_euclid(7) as usize != weekday {
+        return Err(bad("weekday does not match the date"));
+    }
+    Ok(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+/// Parses `[<ctime>] ` at the start of `reply`: the time and what follows.
+pub fn parse_stamp(reply: &[u8]) -> Result<(i64, &[u8]), String> {
+    if reply.len() < STAMP_LEN || reply[0] != b'[' || &reply[25..27] != b"] " {
+        return Err(format!(
+            "no `[<ctime>] ` stamp at the start of {:?}",
+            String::from_utf8_lossy(reply)
+        ));
+    }
+    Ok((parse_ctime(&reply[1..25])?, &reply[STAMP_LEN..]))
+}
+
+/// Seconds since the Unix epoch, now.
+pub fn now_unix() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Checks that a stamp's time is within [`TOLERANCE_SECS`] of the host's UTC now.
+pub fn check_recent(stamp: i64) -> Result<(), String> {
+    let now = now_unix();
+    if (stamp - now).abs() > TOLERANCE_SECS {
+        return Err(format!(
+            "stamp is {}s off the host clock (stamp {stamp}, now {now})",
+            stamp - now
+        ));
+    }
+    Ok(())
+}
+
+/// Checks that `reply` is exactly `[<ctime of now>] ` followed by `payload`.
+pub fn check_reply(reply: &[u8], payload: &[u8]) -> Result<(), String> {
+    let (time, rest) = parse_stamp(reply)?;
+    if rest != payload {
+        return Err(format!(
+            "reply payload {:?}, expected {:?}",
+            String::from_utf8_lossy(rest),
+            String::from_utf8_lossy(payload)
+        ));
+    }
+    check_recent(time)
+}
+
+/// Splits a stream of stamped replies into payloads and checks each stamp and
+/// chunk size. The sent data must not contain `[`, which is what lets a stamp
+/// be told from payload.
+pub fn unstamp(stream: &[u8]) -> Result<Vec<u8>, String> {
+    let mut payload = Vec::with_capacity(stream.len());
+    let mut rest = stream;
+    let mut records = 0;
+    while !rest.is_empty() {
+        let (time, after) = parse_stamp(rest).map_err(|e| {
+            format!(
+                "record {records} at byte {}: {e}",
+                stream.len() - rest.len()
+            )
+        })?;
+        check_recent(time)?;
+        let len = after.iter().position(|&b| b == b'[').unwrap_or(after.len());
+        if len == 0 || len > CHUNK {
+            return Err(format!(
+                "record {records} carries {len} payload bytes (must be 1..={CHUNK})"
+            ));
+        }
+        payload.extend_from_slice(&after[..len]);
+        rest = &after[len..];
+        records += 1;
+    }
+    Ok(payload)
+}
+
+fn number(s: &str) -> Option<i64> {
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+fn days_in_month(year: i64, month: i64) -> i64 {
+    match month {
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    }
+}
+
+/// Days since 1970-01-01 (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_known_dates() {
+        // date -u -d 'Tue Nov 24 16:00:28 2026' +%s
+        assert_eq!(parse_ctime(b"Tue Nov 24 16:00:28 2026"), Ok(1_795_536_028));
+        assert_eq!(parse_ctime(b"Thu Jan  1 00:00:00 1970"), Ok(0));
+        assert_eq!(parse_ctime(b"Tue Feb 29 12:00:00 2028"), Ok(1_835_438_400));
+    }
+
+    #[test]
+    fn rejects_malformed() {
+        for bad in [
+            &b"Wed Nov 24 16:00:28 2026"[..], // wrong weekday
+            b"Wed Nov 04 09:05:01 2026",      // zero-padded day
+            b"Tue Nov 24 16:00:28 2026\n",    // trailing newline
+            b"Tue Nov 24 24:00:00 2026",
+            b"Sun Feb 29 00:00:00 2026", // not a leap year
+            b"Tue nov 24 16:00:28 2026",
+        ] {
+            assert!(
+                parse_ctime(bad).is_err(),
+                "{}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        assert!(parse_ctime(b"Wed Nov  4 09:05:01 2026").is_ok());
+    }
+
+    #[test]
+    fn unstamps_a_stream() {
+        let stamp = |secs: i64| {
+            let out = std::process::Command::new("date")
+                .args(["-u", "-d", &format!("@{secs}"), "+%a %b %e %H:%M:%S %Y"])
+                .output()
+                .expect("date");
+            format!("[{}] ", String::from_utf8_lossy(&out.stdout).trim_end())
+        };
+        let now = now_unix();
+        let stream = format!("{}abc{}de", stamp(now), stamp(now));
+        assert_eq!(unstamp(stream.as_bytes()), Ok(b"abcde".to_vec()));
+        assert!(
+            unstamp(format!("{}abc{}", stamp(now), stamp(now)).as_bytes()).is_err(),
+            "empty record"
+        );
+        assert!(
+            unstamp(format!("{}abc", stamp(now - 10)).as_bytes()).is_err(),
+            "stale stamp"
+        );
+        assert!(check_reply(format!("{}hello", stamp(now)).as_bytes(), b"hello").is_ok());
+        assert!(check_reply(format!("{}hello!", stamp(now)).as_bytes(), b"hello").is_err());
+    }
+}
