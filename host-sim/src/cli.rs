@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, ValueEnum};
-use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv6Cidr};
 
 /// The tutorial's TCP echo server, running the firmware's core unchanged on
 /// Linux through a TAP interface.
@@ -42,6 +42,19 @@ pub struct Args {
     #[arg(long, default_value = "192.168.69.100/24", value_name = "CIDR", value_parser = parse_cidr)]
     pub host_ip: Ipv4Cidr,
 
+    /// The device's IPv6 address and prefix; its link-local address (from the
+    /// MAC) is always added. `none` turns IPv6 off.
+    #[arg(long, default_value = "fdaa::1/64", value_name = "CIDR|none", value_parser = parse_cidr6)]
+    pub ip6: Option6,
+
+    /// IPv6 address given to the host side of a TAP that host-sim creates.
+    #[arg(long, default_value = "fdaa::100/64", value_name = "CIDR", value_parser = parse_cidr6)]
+    pub host_ip6: Option6,
+
+    /// Do not answer UDP datagrams on the port (TCP only, as the tutorial).
+    #[arg(long)]
+    pub no_udp: bool,
+
     /// TCP port to listen on.
     #[arg(long, default_value_t = echo_core::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..))]
     pub port: u16,
@@ -54,8 +67,10 @@ pub struct Args {
     #[arg(long, default_value = "02:00:00:00:00:01", value_parser = parse_mac)]
     pub mac: EthernetAddress,
 
-    /// How chunks are answered: `stamp` = "[<ctime>] <chunk>" as the tutorial;
-    /// `raw` = plain echo (benchmarks).
+    /// How data is answered: `stamp` = "[<ctime>] <chunk>" per read of up to
+    /// 1024 bytes, as the tutorial; `line` = one stamp per newline-terminated
+    /// line (lines over 1024 bytes are cut, a tail without newline is sent at
+    /// the client's FIN); `raw` = plain echo (benchmarks).
     #[arg(long, value_enum, default_value_t = ModeArg::Stamp)]
     pub mode: ModeArg,
 
@@ -97,13 +112,19 @@ pub enum ModeArg {
     Stamp,
     /// Plain echo.
     Raw,
+    /// `[<ctime>] <line>`.
+    Line,
 }
+
+/// An optional IPv6 prefix (`none` on the command line).
+pub type Option6 = Option<Ipv6Cidr>;
 
 impl From<ModeArg> for echo_core::Mode {
     fn from(m: ModeArg) -> Self {
         match m {
             ModeArg::Stamp => echo_core::Mode::Stamp,
             ModeArg::Raw => echo_core::Mode::Raw,
+            ModeArg::Line => echo_core::Mode::Line,
         }
     }
 }
@@ -119,6 +140,22 @@ fn parse_cidr(s: &str) -> Result<Ipv4Cidr, String> {
         ));
     }
     Ok(cidr)
+}
+
+fn parse_cidr6(s: &str) -> Result<Option6, String> {
+    if s == "none" {
+        return Ok(None);
+    }
+    let cidr: Ipv6Cidr = s.parse().map_err(|()| {
+        format!("`{s}` is not an IPv6 address with prefix, like fdaa::1/64, or `none`")
+    })?;
+    if cidr.prefix_len() == 0 || cidr.prefix_len() > 126 {
+        return Err(format!(
+            "prefix /{} leaves no room for a host: use /1 to /126",
+            cidr.prefix_len()
+        ));
+    }
+    Ok(Some(cidr))
 }
 
 fn parse_ip(s: &str) -> Result<Ipv4Address, String> {
@@ -195,6 +232,8 @@ mod tests {
             &["host-sim", "--frobnicate"],
             &["host-sim", "--drop-pct", "101"],
             &["host-sim", "--corrupt-pct", "-1"],
+            &["host-sim", "--ip6", "fdaa::1"],
+            &["host-sim", "--ip6", "192.168.69.1/24"],
         ] {
             let err = Args::try_parse_from(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?} should be a usage error");

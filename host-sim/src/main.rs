@@ -13,8 +13,9 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use echo_core::smoltcp::iface::SocketStorage;
 use echo_core::smoltcp::phy::{FaultInjector, PcapMode, PcapWriter, Tracer, TracerPacket};
+use echo_core::smoltcp::socket::udp::PacketMetadata;
 use echo_core::smoltcp::time::{Duration, Instant};
-use echo_core::{EchoConfig, EchoServer, NetConfig, Slot, Storage};
+use echo_core::{EchoConfig, EchoServer, NetConfig, Slot, Storage, UdpStorage};
 
 use crate::cli::Args;
 use crate::event_loop::EventLoop;
@@ -33,7 +34,11 @@ fn main() {
 
 fn run(args: Args) -> Result<()> {
     // Open the TAP and install signal handlers before anything can fail late.
-    let tap = TapDevice::new(tap_setup::open(&args.tap, args.host_ip)?);
+    let tap = TapDevice::new(tap_setup::open(
+        &args.tap,
+        args.host_ip,
+        args.ip6.and(args.host_ip6),
+    )?);
     let mut event_loop = EventLoop::new(tap.as_raw_fd())?;
 
     // The middleware stack of smoltcp's examples: faults, then tracing, then
@@ -76,6 +81,7 @@ fn serve<D: echo_core::smoltcp::phy::Device>(
         mac: args.mac,
         ipv4: args.ip,
         gateway: Some(args.gateway),
+        ipv6: args.ip6,
         random_seed: random_seed(),
     };
     let config = EchoConfig {
@@ -89,6 +95,11 @@ fn serve<D: echo_core::smoltcp::phy::Device>(
     let mut server = EchoServer::new(&net, &config, &mut device, now, storage)
         .context("cannot start the echo server")?;
     server.set_unix_time(now, unix_ms());
+    if !args.no_udp {
+        server
+            .enable_udp(leak_udp_storage())
+            .context("cannot start UDP echo")?;
+    }
 
     let mut last_sync = now;
     while !event_loop.stopped() {
@@ -127,6 +138,17 @@ fn leak_storage(n: usize, buffer: usize) -> Storage<'static> {
         slots: Vec::leak(vec![Slot::EMPTY; n]),
         rx: Vec::leak(vec![0u8; n * buffer]),
         tx: Vec::leak(vec![0u8; n * buffer]),
+    }
+}
+
+/// Room for 16 datagrams each way.
+fn leak_udp_storage() -> UdpStorage<'static> {
+    let meta = || Vec::leak(vec![PacketMetadata::EMPTY; 16]);
+    UdpStorage {
+        rx_meta: meta(),
+        rx: Vec::leak(vec![0; 16 * 1024]),
+        tx_meta: meta(),
+        tx: Vec::leak(vec![0; 16 * 1100]),
     }
 }
 

@@ -6,11 +6,12 @@ use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
-use smoltcp::wire::Ipv4Cidr;
+use smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
 use tun_tap::{Iface, Mode};
 
-/// Opens `name` as a TAP; creates and addresses it (host side `host_ip`) when missing.
-pub fn open(name: &str, host_ip: Ipv4Cidr) -> Result<Iface> {
+/// Opens `name` as a TAP; creates and addresses it (host side `host_ip`, and
+/// `host_ip6` if given) when missing.
+pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>) -> Result<Iface> {
     let existed = Path::new("/sys/class/net").join(name).exists();
     if existed
         && !Path::new("/sys/class/net")
@@ -29,8 +30,9 @@ pub fn open(name: &str, host_ip: Ipv4Cidr) -> Result<Iface> {
     if existed {
         check_usable(name, host_ip);
     } else {
-        log::info!("created {name}; host side {host_ip}");
-        configure(name, host_ip)
+        let v6 = host_ip6.map(|a| format!(" and {a}")).unwrap_or_default();
+        log::info!("created {name}; host side {host_ip}{v6}");
+        configure(name, host_ip, host_ip6)
             .with_context(|| format!("created {name} but could not configure it"))?;
     }
     iface
@@ -63,8 +65,12 @@ fn explain_open_error(name: &str, existed: bool, host_ip: Ipv4Cidr, e: io::Error
     }
 }
 
-fn configure(name: &str, host_ip: Ipv4Cidr) -> Result<()> {
+fn configure(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>) -> Result<()> {
     ip(&["addr", "add", &host_ip.to_string(), "dev", name])?;
+    if let Some(v6) = host_ip6 {
+        // nodad: usable at once, no 1-2 s duplicate-address wait on a private link.
+        ip(&["-6", "addr", "add", &v6.to_string(), "dev", name, "nodad"])?;
+    }
     ip(&["link", "set", name, "up"])
 }
 

@@ -2,11 +2,13 @@
 
 use std::collections::VecDeque;
 
-use echo_core::{EchoConfig, EchoServer, Mode, NetConfig, Slot, Stats, Storage};
+use echo_core::{EchoConfig, EchoServer, Mode, NetConfig, Slot, Stats, Storage, UdpStorage};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
-use smoltcp::socket::tcp;
+use smoltcp::socket::{tcp, udp};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, Ipv4Address};
+use smoltcp::wire::{
+    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv6Address,
+};
 
 use crate::link::{pair, LinkEnd};
 
@@ -14,6 +16,10 @@ use crate::link::{pair, LinkEnd};
 pub const CLIENT_IP: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
 /// The server's address.
 pub const SERVER_IP: Ipv4Address = Ipv4Address::new(192, 168, 69, 1);
+/// The client's IPv6 address.
+pub const CLIENT_IP6: Ipv6Address = Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 0x100);
+/// The server's IPv6 address.
+pub const SERVER_IP6: Ipv6Address = Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1);
 /// The Unix time the server's wall clock is set to at start.
 pub const START_UNIX_MS: u64 = 1_795_536_028_000; // Tue Nov 24 16:00:28 2026
 
@@ -92,7 +98,11 @@ impl Client {
         ])));
         config.random_seed = 7;
         let mut iface = Interface::new(config, &mut link, now);
-        iface.update_ip_addrs(|a| a.push(IpCidr::new(IpAddress::Ipv4(CLIENT_IP), 24)).unwrap());
+        iface.update_ip_addrs(|a| {
+            a.push(IpCidr::new(IpAddress::Ipv4(CLIENT_IP), 24)).unwrap();
+            a.push(IpCidr::new(IpAddress::Ipv6(CLIENT_IP6), 64))
+                .unwrap();
+        });
         Client {
             iface,
             sockets: SocketSet::new(vec![]),
@@ -103,8 +113,34 @@ impl Client {
         }
     }
 
-    /// Opens a connection to the server's `port`.
+    /// Opens a connection to the server's IPv4 address and `port`.
     pub fn connect(&mut self, port: u16) -> ConnId {
+        self.connect_to(IpAddress::Ipv4(SERVER_IP), port)
+    }
+
+    /// Opens a UDP socket on `local_port`; returns its handle.
+    pub fn udp_socket(&mut self, local_port: u16) -> SocketHandle {
+        let buf =
+            || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 16], vec![0; 16 * 2048]);
+        let mut sock = udp::Socket::new(buf(), buf());
+        sock.bind(local_port).expect("valid port");
+        self.sockets.add(sock)
+    }
+
+    /// The UDP socket `h`.
+    pub fn udp(&mut self, h: SocketHandle) -> &mut udp::Socket<'static> {
+        self.sockets.get_mut::<udp::Socket>(h)
+    }
+
+    /// Sends one datagram from UDP socket `h` to `to`.
+    pub fn send_datagram(&mut self, h: SocketHandle, to: IpEndpoint, data: &[u8]) {
+        self.udp(h)
+            .send_slice(data, to)
+            .expect("client UDP buffer has room");
+    }
+
+    /// Opens a connection to `addr`:`port`.
+    pub fn connect_to(&mut self, addr: IpAddress, port: u16) -> ConnId {
         let mut sock = tcp::Socket::new(
             tcp::SocketBuffer::new(vec![0; self.buf]),
             tcp::SocketBuffer::new(vec![0; self.buf]),
@@ -112,7 +148,7 @@ impl Client {
         self.next_port += 1;
         sock.connect(
             self.iface.context(),
-            (IpAddress::Ipv4(SERVER_IP), port),
+            (addr, port),
             self.next_port,
         )
         .expect("connect arguments are valid");
@@ -221,6 +257,14 @@ impl World {
         )
         .expect("world configuration is valid");
         server.set_unix_time(now, START_UNIX_MS);
+        server
+            .enable_udp(UdpStorage {
+                rx_meta: Vec::leak(vec![udp::PacketMetadata::EMPTY; 8]),
+                rx: Vec::leak(vec![0; 8 * 1024]),
+                tx_meta: Vec::leak(vec![udp::PacketMetadata::EMPTY; 8]),
+                tx: Vec::leak(vec![0; 8 * 1100]),
+            })
+            .expect("UDP storage is valid");
         let client = Client::new(client_link, now, config.client_buf);
         World {
             server,

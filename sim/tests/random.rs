@@ -60,3 +60,29 @@ proptest! {
         prop_assert_eq!(payload(&echoed), sent);
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn line_mode_stamps_whole_lines_and_loses_nothing(
+        chunks in prop::collection::vec(
+            prop::collection::vec(prop_oneof![8 => b'\\'..=b'~', 1 => Just(b'\n')], 1..2500),
+            1..12,
+        ),
+        gaps in prop::collection::vec(0u8..4, 0..12),
+    ) {
+        let sent: Vec<u8> = chunks.concat();
+        let echoed = parse(&echo_through(WorldConfig::with_mode(Mode::Line), &chunks, &gaps))
+            .map_err(TestCaseError::fail)?;
+        prop_assert_eq!(payload(&echoed), sent);
+        // Every piece is a whole line, a line cut at the bound, or the final tail.
+        let last = echoed.len() - 1;
+        for (i, e) in echoed.iter().enumerate() {
+            let newline_only_at_end = !e.chunk[..e.chunk.len() - 1].contains(&b'\n');
+            prop_assert!(newline_only_at_end, "piece {} holds more than one line", i);
+            prop_assert!(e.chunk.ends_with(b"\n") || e.chunk.len() == echo_core::CHUNK || i == last,
+                "piece {} of {} bytes is neither a line, a cut, nor the tail", i, e.chunk.len());
+        }
+    }
+}

@@ -2,6 +2,8 @@
 
 use smoltcp::time::Duration;
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
+#[cfg(feature = "ipv6")]
+use smoltcp::wire::{Ipv6Address, Ipv6Cidr};
 
 /// The tutorial's port.
 pub const DEFAULT_PORT: u16 = 12345;
@@ -20,13 +22,18 @@ pub enum Mode {
     Stamp,
     /// The chunk alone: plain echo, for benchmarks.
     Raw,
+    /// One stamp per newline-terminated line: a line split across segments
+    /// is joined, several lines in one segment get a stamp each. A line longer
+    /// than [`CHUNK`] bytes is cut there (each piece stamped, nothing lost); an
+    /// unterminated tail is flushed when the peer half-closes.
+    Line,
 }
 
 impl Mode {
     /// Bytes added in front of every echoed chunk.
     pub const fn overhead(self) -> usize {
         match self {
-            Mode::Stamp => crate::stamp::STAMP_LEN,
+            Mode::Stamp | Mode::Line => crate::stamp::STAMP_LEN,
             Mode::Raw => 0,
         }
     }
@@ -41,6 +48,10 @@ pub struct NetConfig {
     pub ipv4: Ipv4Cidr,
     /// Default route, if any (replies to hosts on the subnet need none).
     pub gateway: Option<Ipv4Address>,
+    /// The device's IPv6 address and prefix, if any; the link-local address
+    /// derived from the MAC is added whenever IPv6 is on.
+    #[cfg(feature = "ipv6")]
+    pub ipv6: Option<Ipv6Cidr>,
     /// Seeds TCP initial sequence numbers and ephemeral ports: vary it per boot.
     pub random_seed: u64,
 }
@@ -51,8 +62,29 @@ impl NetConfig {
         mac: EthernetAddress([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]),
         ipv4: Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 1), 24),
         gateway: Some(Ipv4Address::new(192, 168, 69, 100)),
+        #[cfg(feature = "ipv6")]
+        ipv6: Some(Ipv6Cidr::new(
+            Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1),
+            64,
+        )),
         random_seed: 0x5eed_cafe_f00d_d00d,
     };
+
+    /// The IPv6 link-local address derived from the MAC (modified EUI-64).
+    #[cfg(feature = "ipv6")]
+    pub fn link_local(&self) -> Ipv6Address {
+        let m = self.mac.0;
+        Ipv6Address::new(
+            0xfe80,
+            0,
+            0,
+            0,
+            u16::from_be_bytes([m[0] ^ 0x02, m[1]]),
+            u16::from_be_bytes([m[2], 0xff]),
+            u16::from_be_bytes([0xfe, m[3]]),
+            u16::from_be_bytes([m[4], m[5]]),
+        )
+    }
 }
 
 impl Default for NetConfig {

@@ -26,13 +26,20 @@ mod server;
 pub mod slot;
 mod stamp;
 mod stats;
+mod storage;
 mod syn_watch;
+mod tcp_echo;
+#[cfg(feature = "udp")]
+mod udp_echo;
 
 pub use config::{EchoConfig, Mode, NetConfig, CHUNK, DEFAULT_BACKLOG, DEFAULT_PORT};
-pub use server::{EchoServer, InitError, Slot, Storage};
+pub use server::EchoServer;
 pub use slot::SlotState;
 pub use stamp::{WallClock, STAMP_LEN};
 pub use stats::Stats;
+pub use storage::{InitError, Slot, Storage, EXTRA_SOCKETS};
+#[cfg(feature = "udp")]
+pub use udp_echo::UdpStorage;
 
 /// The smoltcp this crate is built on, so callers use the same version.
 pub use smoltcp;

@@ -1,126 +1,30 @@
-//! The echo server: N TCP sockets listening on one port over a smoltcp
-//! interface, driven by `poll(now, device)`.
+//! The echo server: N TCP sockets listening on one port (and optionally a UDP
+//! socket) over a smoltcp interface, driven by `poll(now, device)`.
 
-use core::fmt;
-
-use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
+#[cfg(feature = "udp")]
+use smoltcp::iface::SocketHandle;
+use smoltcp::iface::{Config, Interface, SocketSet};
 use smoltcp::phy::Device;
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{HardwareAddress, IpCidr, IpEndpoint};
 
-use crate::config::{EchoConfig, NetConfig, CHUNK};
-use crate::fmt::Printable;
+use crate::config::{EchoConfig, NetConfig};
 use crate::slot::{self, SlotState, Step};
 use crate::stamp::{WallClock, STAMP_LEN};
 use crate::stats::Stats;
+use crate::storage::{InitError, Slot, Storage};
 use crate::syn_watch::SynWatch;
-
-/// Per-connection bookkeeping; the caller provides one per connection slot
-/// (`[Slot::EMPTY; N]`), so a board can keep them in a `static`.
-#[derive(Debug, Clone, Copy)]
-pub struct Slot {
-    handle: Option<SocketHandle>,
-    state: SlotState,
-    remote: Option<IpEndpoint>,
-    last_active: Instant,
-    timed_out: bool,
-}
-
-impl Slot {
-    /// An unused slot.
-    pub const EMPTY: Slot = Slot {
-        handle: None,
-        state: SlotState::Listening,
-        remote: None,
-        last_active: Instant::ZERO,
-        timed_out: false,
-    };
-
-    /// Where this slot stands.
-    pub fn state(&self) -> SlotState {
-        self.state
-    }
-
-    /// The connected client, while there is one.
-    pub fn remote(&self) -> Option<IpEndpoint> {
-        self.remote
-    }
-}
-
-/// Memory the server runs in, all borrowed from the caller (no allocation).
-///
-/// `slots.len()` is the number of simultaneous connections (the backlog);
-/// `rx` and `tx` are split evenly between them.
-pub struct Storage<'a> {
-    /// smoltcp socket table: at least [`Storage::sockets_needed`] entries.
-    pub sockets: &'a mut [SocketStorage<'a>],
-    /// One per connection.
-    pub slots: &'a mut [Slot],
-    /// Receive buffers of all connections, back to back.
-    pub rx: &'a mut [u8],
-    /// Transmit buffers of all connections, back to back.
-    pub tx: &'a mut [u8],
-}
-
-impl Storage<'_> {
-    /// Socket-table entries needed for `connections` connections.
-    pub const fn sockets_needed(connections: usize) -> usize {
-        connections
-    }
-}
-
-/// Why the server could not start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum InitError {
-    /// `slots` was empty: nothing could ever connect.
-    NoSlots,
-    /// The socket table is smaller than [`Storage::sockets_needed`].
-    TooFewSockets {
-        /// Entries required.
-        needed: usize,
-        /// Entries given.
-        given: usize,
-    },
-    /// A connection's share of `tx` cannot hold one stamp plus one byte, or
-    /// its share of `rx` is empty: the connection could never make progress.
-    BuffersTooSmall {
-        /// Receive bytes per connection.
-        rx: usize,
-        /// Transmit bytes per connection.
-        tx: usize,
-    },
-    /// Port 0 cannot be listened on.
-    InvalidPort,
-    /// The MAC address is not a unicast Ethernet address.
-    InvalidMac,
-}
-
-impl fmt::Display for InitError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            InitError::NoSlots => write!(f, "at least one connection slot is needed"),
-            InitError::TooFewSockets { needed, given } => {
-                write!(f, "socket table has {given} entries, {needed} are needed")
-            }
-            InitError::BuffersTooSmall { rx, tx } => write!(
-                f,
-                "per-connection buffers too small (rx {rx} B, tx {tx} B): tx must exceed {STAMP_LEN} B, rx must not be empty"
-            ),
-            InitError::InvalidPort => write!(f, "port 0 cannot be listened on"),
-            InitError::InvalidMac => write!(f, "MAC address must be unicast"),
-        }
-    }
-}
-
-impl core::error::Error for InitError {}
+use crate::tcp_echo::echo;
 
 /// The tutorial's server as a sans-IO state machine.
 pub struct EchoServer<'a> {
     iface: Interface,
     sockets: SocketSet<'a>,
+    socket_capacity: usize,
     slots: &'a mut [Slot],
+    #[cfg(feature = "udp")]
+    udp: Option<SocketHandle>,
     config: EchoConfig,
     clock: WallClock,
     stats: Stats,
@@ -145,9 +49,9 @@ impl<'a> EchoServer<'a> {
         if n == 0 {
             return Err(InitError::NoSlots);
         }
-        if sockets.len() < Storage::sockets_needed(n) {
+        if sockets.len() < n {
             return Err(InitError::TooFewSockets {
-                needed: Storage::sockets_needed(n),
+                needed: n,
                 given: sockets.len(),
             });
         }
@@ -165,18 +69,7 @@ impl<'a> EchoServer<'a> {
             return Err(InitError::InvalidMac);
         }
 
-        let mut iface_config = Config::new(HardwareAddress::Ethernet(net.mac));
-        iface_config.random_seed = net.random_seed;
-        let mut iface = Interface::new(iface_config, device, now);
-        iface.update_ip_addrs(|addrs| {
-            // Capacity is at least one address; this cannot fail.
-            let _ = addrs.push(IpCidr::Ipv4(net.ipv4));
-        });
-        if let Some(gw) = net.gateway {
-            // Only fails when the route table is full, and it is empty here.
-            let _ = iface.routes_mut().add_default_ipv4_route(gw);
-        }
-
+        let socket_capacity = sockets.len();
         let mut set = SocketSet::new(sockets);
         for ((slot, rx), tx) in slots
             .iter_mut()
@@ -195,9 +88,12 @@ impl<'a> EchoServer<'a> {
         }
 
         let mut server = EchoServer {
-            iface,
+            iface: interface(net, device, now),
             sockets: set,
+            socket_capacity,
             slots,
+            #[cfg(feature = "udp")]
+            udp: None,
             config: *config,
             clock: WallClock::UNSET,
             stats: Stats::default(),
@@ -210,6 +106,48 @@ impl<'a> EchoServer<'a> {
             n
         );
         Ok(server)
+    }
+
+    /// Adds UDP echo on the same port.
+    #[cfg(feature = "udp")]
+    pub fn enable_udp(
+        &mut self,
+        storage: crate::udp_echo::UdpStorage<'a>,
+    ) -> Result<(), InitError> {
+        use smoltcp::socket::udp;
+        if !storage.is_usable() {
+            return Err(InitError::UdpBuffersTooSmall);
+        }
+        self.reserve_socket()?;
+        let crate::udp_echo::UdpStorage {
+            rx_meta,
+            rx,
+            tx_meta,
+            tx,
+        } = storage;
+        let mut socket = udp::Socket::new(
+            udp::PacketBuffer::new(rx_meta, rx),
+            udp::PacketBuffer::new(tx_meta, tx),
+        );
+        socket
+            .bind(self.config.port)
+            .map_err(|_| InitError::InvalidPort)?;
+        self.udp = Some(self.sockets.add(socket));
+        info!("udp echo on port {}", self.config.port);
+        Ok(())
+    }
+
+    /// Fails unless the socket table has a free entry (`SocketSet::add` would panic).
+    #[allow(dead_code)] // used by the optional services
+    fn reserve_socket(&self) -> Result<(), InitError> {
+        let used = self.sockets.iter().count();
+        if used >= self.socket_capacity {
+            return Err(InitError::TooFewSockets {
+                needed: used + 1,
+                given: self.socket_capacity,
+            });
+        }
+        Ok(())
     }
 
     /// Does all pending work at `now`: takes frames from `device`, echoes what
@@ -272,8 +210,7 @@ impl<'a> EchoServer<'a> {
     fn count_if_refused(&mut self, syn: IpEndpoint) {
         let taken = self.slots.iter().any(|s| {
             s.handle
-                .map(|h| self.sockets.get::<tcp::Socket>(h).remote_endpoint() == Some(syn))
-                .unwrap_or(false)
+                .is_some_and(|h| self.sockets.get::<tcp::Socket>(h).remote_endpoint() == Some(syn))
         });
         if !taken {
             self.stats.refused += 1;
@@ -281,7 +218,7 @@ impl<'a> EchoServer<'a> {
         }
     }
 
-    /// Runs every slot's state machine once.
+    /// Runs every slot's state machine once, then the UDP echo.
     fn service(&mut self, now: Instant) {
         let (config, clock) = (self.config, self.clock);
         for slot in self.slots.iter_mut() {
@@ -341,10 +278,16 @@ impl<'a> EchoServer<'a> {
                 }
             }
         }
+        #[cfg(feature = "udp")]
+        if let Some(h) = self.udp {
+            let sock = self.sockets.get_mut::<smoltcp::socket::udp::Socket>(h);
+            crate::udp_echo::service(sock, config.mode, &clock, now, &mut self.stats);
+        }
     }
 
     fn next_wake(&mut self, now: Instant) -> Option<Duration> {
         let mut delay = self.iface.poll_delay(now, &self.sockets);
+        let mut sooner = |d: Duration| delay = Some(delay.map_or(d, |cur| cur.min(d)));
         if let Some(limit) = self.config.idle_timeout {
             for slot in self
                 .slots
@@ -352,91 +295,37 @@ impl<'a> EchoServer<'a> {
                 .filter(|s| s.state != SlotState::Listening && !s.timed_out)
             {
                 let due = slot.last_active + limit;
-                let wait = if due > now { due - now } else { Duration::ZERO };
-                delay = Some(delay.map_or(wait, |d| d.min(wait)));
+                sooner(if due > now { due - now } else { Duration::ZERO });
             }
         }
         // A timed-out slot relistens on the next poll: come back promptly.
         if self.slots.iter().any(|s| s.timed_out) {
-            delay = Some(delay.map_or(Duration::from_millis(1), |d| {
-                d.min(Duration::from_millis(1))
-            }));
+            sooner(Duration::from_millis(1));
         }
         delay
     }
 }
 
-/// Bytes of each message shown in the log.
-const LOG_PREVIEW: usize = 48;
-
-/// Drops `n` bytes from the front of the receive buffer. The buffer is a ring:
-/// one `recv` call only sees the part up to the wrap, so loop.
-fn discard(sock: &mut tcp::Socket, mut n: usize) {
-    while n > 0 {
-        match sock.recv(|buf| {
-            let k = buf.len().min(n);
-            (k, k)
-        }) {
-            Ok(0) | Err(_) => break,
-            Ok(k) => n -= k,
+/// The smoltcp interface with the configured addresses and route.
+fn interface<D: Device + ?Sized>(net: &NetConfig, device: &mut D, now: Instant) -> Interface {
+    let mut iface_config = Config::new(HardwareAddress::Ethernet(net.mac));
+    iface_config.random_seed = net.random_seed;
+    let mut iface = Interface::new(iface_config, device, now);
+    iface.update_ip_addrs(|addrs| {
+        // Capacity covers every address pushed here (see the `ipv6` feature).
+        let _ = addrs.push(IpCidr::Ipv4(net.ipv4));
+        #[cfg(feature = "ipv6")]
+        if let Some(v6) = net.ipv6 {
+            let _ = addrs.push(IpCidr::Ipv6(v6));
+            let _ = addrs.push(IpCidr::new(
+                smoltcp::wire::IpAddress::Ipv6(net.link_local()),
+                64,
+            ));
         }
+    });
+    if let Some(gw) = net.gateway {
+        // Only fails when the route table is full, and it is empty here.
+        let _ = iface.routes_mut().add_default_ipv4_route(gw);
     }
-}
-
-/// Moves as many whole chunks as the transmit buffer can take, each with its
-/// prefix. Bytes leave the receive buffer only after `send_slice` took them.
-fn echo(
-    sock: &mut tcp::Socket,
-    slot: &mut Slot,
-    config: &EchoConfig,
-    clock: &WallClock,
-    now: Instant,
-    stats: &mut Stats,
-) {
-    let overhead = config.mode.overhead();
-    let mut chunk = [0u8; CHUNK];
-    while sock.can_recv() && sock.may_send() {
-        let free = sock.send_capacity() - sock.send_queue();
-        if free <= overhead {
-            break; // backpressure: the peer must read before we take more
-        }
-        let want = (free - overhead).min(CHUNK);
-        let Ok(n) = sock.peek_slice(&mut chunk[..want]) else {
-            break;
-        };
-        if n == 0 {
-            break;
-        }
-        if overhead > 0 {
-            let stamp = clock.stamp(now);
-            // Fits: `free` covers the stamp plus `n`.
-            let _ = sock.send_slice(&stamp[..overhead]);
-            trace!("stamp {}", Printable(&stamp));
-        }
-        let sent = sock.send_slice(&chunk[..n]).unwrap_or(0);
-        // Dequeue exactly what was queued for sending: nothing lost if `sent < n`.
-        discard(sock, sent);
-        stats.bytes_in += sent as u64;
-        stats.bytes_out += (sent + overhead) as u64;
-        slot.last_active = now;
-        if let Some(remote) = slot.remote {
-            if overhead > 0 {
-                if sent > LOG_PREVIEW {
-                    info!(
-                        "{}: {}... ({} B)",
-                        remote,
-                        Printable(&chunk[..LOG_PREVIEW]),
-                        sent
-                    );
-                } else {
-                    info!("{}: {}", remote, Printable(&chunk[..sent]));
-                }
-            } else {
-                trace!("{}: {} bytes", remote, sent);
-            }
-        }
-        if sent < n {
-            break;
-        }
-    }
+    iface
 }

@@ -18,4 +18,10 @@ pub struct Stats {
     pub bytes_in: u64,
     /// Bytes queued back to clients, stamps included.
     pub bytes_out: u64,
+    /// UDP datagrams echoed.
+    pub udp_datagrams: u64,
+    /// UDP datagrams longer than the 1024-byte read, echoed cut short.
+    pub udp_truncated: u64,
+    /// UDP datagrams that could not be answered.
+    pub udp_dropped: u64,
 }

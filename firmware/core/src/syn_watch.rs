@@ -72,18 +72,40 @@ impl<T: RxToken> RxToken for WatchRx<'_, T> {
     }
 }
 
-/// The sender of a connection-opening SYN (no ACK) to `port`, if `frame` is one.
-/// Malformed frames are simply not SYNs; smoltcp will reject them itself.
+/// The sender of a connection-opening SYN (no ACK) to `port`, if `frame` is one
+/// with a valid checksum. Malformed frames are simply not SYNs; smoltcp will
+/// reject them itself.
 fn syn_source(frame: &[u8], port: u16) -> Option<IpEndpoint> {
     let eth = EthernetFrame::new_checked(frame).ok()?;
-    if eth.ethertype() != EthernetProtocol::Ipv4 {
-        return None;
-    }
-    let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
-    if ip.next_header() != IpProtocol::Tcp || ip.more_frags() || ip.frag_offset() != 0 {
-        return None;
-    }
-    let tcp = TcpPacket::new_checked(ip.payload()).ok()?;
-    (tcp.syn() && !tcp.ack() && tcp.dst_port() == port)
-        .then(|| IpEndpoint::new(IpAddress::Ipv4(ip.src_addr()), tcp.src_port()))
+    let (src, dst, tcp_bytes) = match eth.ethertype() {
+        EthernetProtocol::Ipv4 => {
+            let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+            if ip.next_header() != IpProtocol::Tcp || ip.more_frags() || ip.frag_offset() != 0 {
+                return None;
+            }
+            (
+                IpAddress::Ipv4(ip.src_addr()),
+                IpAddress::Ipv4(ip.dst_addr()),
+                ip.payload(),
+            )
+        }
+        #[cfg(feature = "ipv6")]
+        EthernetProtocol::Ipv6 => {
+            let ip = smoltcp::wire::Ipv6Packet::new_checked(eth.payload()).ok()?;
+            // Extension headers are rare on a LAN; such SYNs go uncounted.
+            if ip.next_header() != IpProtocol::Tcp {
+                return None;
+            }
+            (
+                IpAddress::Ipv6(ip.src_addr()),
+                IpAddress::Ipv6(ip.dst_addr()),
+                ip.payload(),
+            )
+        }
+        _ => return None,
+    };
+    let tcp = TcpPacket::new_checked(tcp_bytes).ok()?;
+    let wanted =
+        tcp.syn() && !tcp.ack() && tcp.dst_port() == port && tcp.verify_checksum(&src, &dst);
+    wanted.then(|| IpEndpoint::new(src, tcp.src_port()))
 }
