@@ -21,9 +21,7 @@ use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv6Cidr};
 /// `python3 tools/tcpclient.py`.
 #[derive(Parser, Debug)]
 #[command(name = "host-sim", version, verbatim_doc_comment)]
-#[command(
-    after_help = "Logging: RUST_LOG=debug (or trace) for more detail; -v traces every frame."
-)]
+#[command(after_help = "Logging: RUST_LOG=debug (or trace) for more detail; -v traces every frame.")]
 pub struct Args {
     /// TAP interface to serve on.
     #[arg(long, default_value = "tap0", value_name = "NAME", value_parser = parse_ifname)]
@@ -54,6 +52,30 @@ pub struct Args {
     /// Do not answer UDP datagrams on the port (TCP only, as the tutorial).
     #[arg(long)]
     pub no_udp: bool,
+
+    /// Take the IPv4 address from a DHCP server on the TAP's network; the
+    /// static --ip is used if none answers within --dhcp-fallback seconds.
+    #[arg(long)]
+    pub dhcp: bool,
+
+    /// Seconds to wait for a DHCP answer before falling back to --ip.
+    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub dhcp_fallback: u64,
+
+    /// Where the stamps' wall clock comes from: `host` = this machine's clock;
+    /// `sntp` = an SNTP server (--ntp-server, or the one a DHCP lease names),
+    /// as a board without an RTC does. Until the first answer, stamps count
+    /// seconds since start from 1970-01-01 (a 1970 date means "not synced").
+    #[arg(long, value_enum, default_value_t = ClockArg::Host)]
+    pub clock: ClockArg,
+
+    /// NTP server for --clock sntp.
+    #[arg(long, value_name = "IP")]
+    pub ntp_server: Option<std::net::IpAddr>,
+
+    /// Seconds between SNTP re-syncs.
+    #[arg(long, default_value_t = 900, value_name = "SECS", value_parser = clap::value_parser!(u64).range(10..))]
+    pub ntp_resync: u64,
 
     /// TCP port to listen on.
     #[arg(long, default_value_t = echo_core::DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..))]
@@ -116,6 +138,15 @@ pub enum ModeArg {
     Line,
 }
 
+/// Source of the wall clock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ClockArg {
+    /// The host's clock.
+    Host,
+    /// SNTP over the simulated device's own network.
+    Sntp,
+}
+
 /// An optional IPv6 prefix (`none` on the command line).
 pub type Option6 = Option<Ipv6Cidr>;
 
@@ -130,14 +161,10 @@ impl From<ModeArg> for echo_core::Mode {
 }
 
 fn parse_cidr(s: &str) -> Result<Ipv4Cidr, String> {
-    let cidr: Ipv4Cidr = s
-        .parse()
-        .map_err(|()| format!("`{s}` is not an IPv4 address with prefix, like 192.168.69.1/24"))?;
+    let cidr: Ipv4Cidr =
+        s.parse().map_err(|()| format!("`{s}` is not an IPv4 address with prefix, like 192.168.69.1/24"))?;
     if cidr.prefix_len() == 0 || cidr.prefix_len() > 30 {
-        return Err(format!(
-            "prefix /{} leaves no room for a host: use /1 to /30",
-            cidr.prefix_len()
-        ));
+        return Err(format!("prefix /{} leaves no room for a host: use /1 to /30", cidr.prefix_len()));
     }
     Ok(cidr)
 }
@@ -146,31 +173,22 @@ fn parse_cidr6(s: &str) -> Result<Option6, String> {
     if s == "none" {
         return Ok(None);
     }
-    let cidr: Ipv6Cidr = s.parse().map_err(|()| {
-        format!("`{s}` is not an IPv6 address with prefix, like fdaa::1/64, or `none`")
-    })?;
+    let cidr: Ipv6Cidr =
+        s.parse().map_err(|()| format!("`{s}` is not an IPv6 address with prefix, like fdaa::1/64, or `none`"))?;
     if cidr.prefix_len() == 0 || cidr.prefix_len() > 126 {
-        return Err(format!(
-            "prefix /{} leaves no room for a host: use /1 to /126",
-            cidr.prefix_len()
-        ));
+        return Err(format!("prefix /{} leaves no room for a host: use /1 to /126", cidr.prefix_len()));
     }
     Ok(Some(cidr))
 }
 
 fn parse_ip(s: &str) -> Result<Ipv4Address, String> {
-    s.parse()
-        .map_err(|_| format!("`{s}` is not an IPv4 address, like 192.168.69.100"))
+    s.parse().map_err(|_| format!("`{s}` is not an IPv4 address, like 192.168.69.100"))
 }
 
 fn parse_mac(s: &str) -> Result<EthernetAddress, String> {
-    let mac: EthernetAddress = s
-        .parse()
-        .map_err(|()| format!("`{s}` is not a MAC address, like 02:00:00:00:00:01"))?;
+    let mac: EthernetAddress = s.parse().map_err(|()| format!("`{s}` is not a MAC address, like 02:00:00:00:00:01"))?;
     if !mac.is_unicast() {
-        return Err(format!(
-            "{mac} is a multicast address; the device needs a unicast one"
-        ));
+        return Err(format!("{mac} is a multicast address; the device needs a unicast one"));
     }
     Ok(mac)
 }
@@ -186,18 +204,14 @@ fn parse_buffer(s: &str) -> Result<usize, String> {
     let min = echo_core::STAMP_LEN + 1;
     match s.parse::<usize>() {
         Ok(n) if (min..=1 << 24).contains(&n) => Ok(n),
-        _ => Err(format!(
-            "`{s}` is not a buffer size from {min} to 16777216 bytes"
-        )),
+        _ => Err(format!("`{s}` is not a buffer size from {min} to 16777216 bytes")),
     }
 }
 
 fn parse_ifname(s: &str) -> Result<String, String> {
     // IFNAMSIZ is 16 including the NUL.
     if s.is_empty() || s.len() > 15 || s.contains(['/', ' ', '\0']) {
-        return Err(format!(
-            "`{s}` is not a valid interface name (1 to 15 characters, no '/' or spaces)"
-        ));
+        return Err(format!("`{s}` is not a valid interface name (1 to 15 characters, no '/' or spaces)"));
     }
     Ok(s.to_owned())
 }
@@ -215,6 +229,8 @@ mod tests {
         assert_eq!(a.port, 12345);
         assert_eq!(a.max_conn, 5);
         assert_eq!(a.mode, ModeArg::Stamp);
+        assert_eq!(a.clock, ClockArg::Host);
+        assert!(!a.dhcp);
     }
 
     #[test]
@@ -234,6 +250,9 @@ mod tests {
             &["host-sim", "--corrupt-pct", "-1"],
             &["host-sim", "--ip6", "fdaa::1"],
             &["host-sim", "--ip6", "192.168.69.1/24"],
+            &["host-sim", "--clock", "sundial"],
+            &["host-sim", "--ntp-server", "pool.example"],
+            &["host-sim", "--dhcp-fallback", "0"],
         ] {
             let err = Args::try_parse_from(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?} should be a usage error");

@@ -27,12 +27,7 @@ impl EventLoop {
             signal_hook::low_level::pipe::register(sig, notify.try_clone()?)
                 .context("cannot install signal handler")?;
         }
-        Ok(EventLoop {
-            tap_fd,
-            signals,
-            start: std::time::Instant::now(),
-            stopped: false,
-        })
+        Ok(EventLoop { tap_fd, signals, start: std::time::Instant::now(), stopped: false })
     }
 
     /// Monotonic time since start, in smoltcp's type.
@@ -56,16 +51,8 @@ impl EventLoop {
             return Ok(());
         }
         let mut fds = [
-            libc::pollfd {
-                fd: self.tap_fd,
-                events: libc::POLLIN,
-                revents: 0,
-            },
-            libc::pollfd {
-                fd: self.signals.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            },
+            libc::pollfd { fd: self.tap_fd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: self.signals.as_raw_fd(), events: libc::POLLIN, revents: 0 },
         ];
         // SAFETY: `fds` is a valid array of two initialised pollfd for the call's duration.
         let rc = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };

@@ -15,17 +15,16 @@ use echo_core::smoltcp::iface::SocketStorage;
 use echo_core::smoltcp::phy::{FaultInjector, PcapMode, PcapWriter, Tracer, TracerPacket};
 use echo_core::smoltcp::socket::udp::PacketMetadata;
 use echo_core::smoltcp::time::{Duration, Instant};
+use echo_core::smoltcp::wire::IpAddress;
 use echo_core::{EchoConfig, EchoServer, NetConfig, Slot, Storage, UdpStorage};
 
-use crate::cli::Args;
+use crate::cli::{Args, ClockArg};
 use crate::event_loop::EventLoop;
 use crate::tap_device::TapDevice;
 
 fn main() {
     let args = Args::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_target(false)
-        .init();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).format_target(false).init();
     if let Err(e) = run(args) {
         eprintln!("host-sim: error: {e:#}");
         std::process::exit(1);
@@ -34,21 +33,15 @@ fn main() {
 
 fn run(args: Args) -> Result<()> {
     // Open the TAP and install signal handlers before anything can fail late.
-    let tap = TapDevice::new(tap_setup::open(
-        &args.tap,
-        args.host_ip,
-        args.ip6.and(args.host_ip6),
-    )?);
+    let tap = TapDevice::new(tap_setup::open(&args.tap, args.host_ip, args.ip6.and(args.host_ip6))?);
     let mut event_loop = EventLoop::new(tap.as_raw_fd())?;
 
     // The middleware stack of smoltcp's examples: faults, then tracing, then
     // capture, so the capture shows what really crossed the TAP.
     let pcap: Box<dyn Write> = match &args.pcap {
-        Some(path) => {
-            Box::new(BufWriter::new(File::create(path).with_context(|| {
-                format!("cannot create pcap file {}", path.display())
-            })?))
-        }
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create pcap file {}", path.display()))?,
+        )),
         None => Box::new(io::sink()),
     };
     let device = PcapWriter::new(tap, pcap, PcapMode::Both);
@@ -72,11 +65,7 @@ fn trace_frame(timestamp: Instant, packet: TracerPacket) {
 }
 
 /// Builds the server on `device` and runs it until Ctrl-C or SIGTERM.
-fn serve<D: echo_core::smoltcp::phy::Device>(
-    args: &Args,
-    mut device: D,
-    event_loop: &mut EventLoop,
-) -> Result<()> {
+fn serve<D: echo_core::smoltcp::phy::Device>(args: &Args, mut device: D, event_loop: &mut EventLoop) -> Result<()> {
     let net = NetConfig {
         mac: args.mac,
         ipv4: args.ip,
@@ -92,20 +81,36 @@ fn serve<D: echo_core::smoltcp::phy::Device>(
     };
     let storage = leak_storage(args.max_conn, args.buffer);
     let now = event_loop.now();
-    let mut server = EchoServer::new(&net, &config, &mut device, now, storage)
-        .context("cannot start the echo server")?;
-    server.set_unix_time(now, unix_ms());
+    let mut server =
+        EchoServer::new(&net, &config, &mut device, now, storage).context("cannot start the echo server")?;
     if !args.no_udp {
+        server.enable_udp(leak_udp_storage(16)).context("cannot start UDP echo")?;
+    }
+    if args.dhcp {
         server
-            .enable_udp(leak_udp_storage())
-            .context("cannot start UDP echo")?;
+            .enable_dhcp(now, Vec::leak(vec![0; 1500]), Duration::from_secs(args.dhcp_fallback))
+            .context("cannot start DHCP")?;
+    }
+    let host_clock = args.clock == ClockArg::Host;
+    if host_clock {
+        server.set_unix_time(now, unix_ms());
+    } else {
+        if args.ntp_server.is_none() && !args.dhcp {
+            anyhow::bail!("--clock sntp needs --ntp-server IP, or --dhcp with a server that names one");
+        }
+        let ntp = args.ntp_server.map(IpAddress::from);
+        server
+            .enable_sntp(now, leak_udp_storage(2), ntp, Duration::from_secs(args.ntp_resync))
+            .context("cannot start SNTP")?;
+        let from = ntp.map_or("the server a DHCP lease names".to_string(), |a| a.to_string());
+        log::info!("wall clock from SNTP ({from}); stamps read 1970 until the first answer");
     }
 
     let mut last_sync = now;
     while !event_loop.stopped() {
         let now = event_loop.now();
         // Follow the host clock if it is stepped (NTP, suspend).
-        if now - last_sync >= Duration::from_secs(10) {
+        if host_clock && now - last_sync >= Duration::from_secs(10) {
             server.set_unix_time(now, unix_ms());
             last_sync = now;
         }
@@ -130,33 +135,21 @@ fn serve<D: echo_core::smoltcp::phy::Device>(
 /// statics do, so it is leaked once at start-up.
 fn leak_storage(n: usize, buffer: usize) -> Storage<'static> {
     Storage {
-        sockets: Vec::leak(
-            (0..Storage::sockets_needed(n))
-                .map(|_| SocketStorage::EMPTY)
-                .collect(),
-        ),
+        sockets: Vec::leak((0..Storage::sockets_needed(n)).map(|_| SocketStorage::EMPTY).collect()),
         slots: Vec::leak(vec![Slot::EMPTY; n]),
         rx: Vec::leak(vec![0u8; n * buffer]),
         tx: Vec::leak(vec![0u8; n * buffer]),
     }
 }
 
-/// Room for 16 datagrams each way.
-fn leak_udp_storage() -> UdpStorage<'static> {
-    let meta = || Vec::leak(vec![PacketMetadata::EMPTY; 16]);
-    UdpStorage {
-        rx_meta: meta(),
-        rx: Vec::leak(vec![0; 16 * 1024]),
-        tx_meta: meta(),
-        tx: Vec::leak(vec![0; 16 * 1100]),
-    }
+/// Room for `n` full-size datagrams each way.
+fn leak_udp_storage(n: usize) -> UdpStorage<'static> {
+    let meta = || Vec::leak(vec![PacketMetadata::EMPTY; n]);
+    UdpStorage { rx_meta: meta(), rx: Vec::leak(vec![0; n * 1024]), tx_meta: meta(), tx: Vec::leak(vec![0; n * 1100]) }
 }
 
 fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
 /// A different seed every run, so TCP sequence numbers differ across restarts.

@@ -33,12 +33,7 @@ pub struct TapDevice {
 impl TapDevice {
     /// Wraps an opened, non-blocking TAP.
     pub fn new(iface: Iface) -> Self {
-        TapDevice {
-            iface,
-            rx_buf: vec![0; FRAME_MAX],
-            tx_buf: vec![0; FRAME_MAX],
-            errors: TapErrors::default(),
-        }
+        TapDevice { iface, rx_buf: vec![0; FRAME_MAX], tx_buf: vec![0; FRAME_MAX], errors: TapErrors::default() }
     }
 }
 
@@ -55,14 +50,8 @@ impl phy::Device for TapDevice {
     fn receive(&mut self, _: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
         match self.iface.recv(&mut self.rx_buf) {
             Ok(n) => Some((
-                RxToken {
-                    frame: &self.rx_buf[..n],
-                },
-                TxToken {
-                    iface: &self.iface,
-                    buf: &mut self.tx_buf,
-                    errors: &mut self.errors,
-                },
+                RxToken { frame: &self.rx_buf[..n] },
+                TxToken { iface: &self.iface, buf: &mut self.tx_buf, errors: &mut self.errors },
             )),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
             Err(e) => {
@@ -77,11 +66,7 @@ impl phy::Device for TapDevice {
     }
 
     fn transmit(&mut self, _: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken {
-            iface: &self.iface,
-            buf: &mut self.tx_buf,
-            errors: &mut self.errors,
-        })
+        Some(TxToken { iface: &self.iface, buf: &mut self.tx_buf, errors: &mut self.errors })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {

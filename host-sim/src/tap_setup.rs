@@ -13,15 +13,8 @@ use tun_tap::{Iface, Mode};
 /// `host_ip6` if given) when missing.
 pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>) -> Result<Iface> {
     let existed = Path::new("/sys/class/net").join(name).exists();
-    if existed
-        && !Path::new("/sys/class/net")
-            .join(name)
-            .join("tun_flags")
-            .exists()
-    {
-        bail!(
-            "`{name}` exists but is not a TAP device; pick another name with --tap, or remove it"
-        );
+    if existed && !Path::new("/sys/class/net").join(name).join("tun_flags").exists() {
+        bail!("`{name}` exists but is not a TAP device; pick another name with --tap, or remove it");
     }
     let iface = match Iface::without_packet_info(name, Mode::Tap) {
         Ok(iface) => iface,
@@ -32,12 +25,9 @@ pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>) -> Result
     } else {
         let v6 = host_ip6.map(|a| format!(" and {a}")).unwrap_or_default();
         log::info!("created {name}; host side {host_ip}{v6}");
-        configure(name, host_ip, host_ip6)
-            .with_context(|| format!("created {name} but could not configure it"))?;
+        configure(name, host_ip, host_ip6).with_context(|| format!("created {name} but could not configure it"))?;
     }
-    iface
-        .set_non_blocking()
-        .context("cannot make the TAP non-blocking")?;
+    iface.set_non_blocking().context("cannot make the TAP non-blocking")?;
     Ok(iface)
 }
 
@@ -75,16 +65,9 @@ fn configure(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>) -> Resul
 }
 
 fn ip(args: &[&str]) -> Result<()> {
-    let out = Command::new("ip")
-        .args(args)
-        .output()
-        .context("cannot run `ip` (install iproute2)")?;
+    let out = Command::new("ip").args(args).output().context("cannot run `ip` (install iproute2)")?;
     if !out.status.success() {
-        bail!(
-            "`ip {}` failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
+        bail!("`ip {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
     }
     Ok(())
 }
@@ -93,9 +76,7 @@ fn ip(args: &[&str]) -> Result<()> {
 /// (the user may have bridged it on purpose).
 fn check_usable(name: &str, host_ip: Ipv4Cidr) {
     let flags = std::fs::read_to_string(format!("/sys/class/net/{name}/flags")).unwrap_or_default();
-    let up = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16)
-        .map(|f| f & 1 == 1)
-        .unwrap_or(true);
+    let up = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).map(|f| f & 1 == 1).unwrap_or(true);
     if !up {
         log::warn!("{name} is down; bring it up with: sudo ip link set {name} up");
     }

@@ -19,17 +19,13 @@ fn session(mode: Mode, payload: &[u8], reset: bool) -> Vec<Vec<u8>> {
     } else {
         w.client.conns[c].close_when_sent = true;
     }
-    w.run_until(Duration::from_secs(5), |w| {
-        matches!(w.client.state(c), State::TimeWait | State::Closed)
-    });
+    w.run_until(Duration::from_secs(5), |w| matches!(w.client.state(c), State::TimeWait | State::Closed));
     w.run_for(Duration::from_millis(100));
     w.server_link.recorded.take().unwrap_or_default()
 }
 
 fn main() -> std::io::Result<()> {
-    let dir = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "fuzz/corpus/frames".into());
+    let dir = std::env::args().nth(1).unwrap_or_else(|| "fuzz/corpus/frames".into());
     std::fs::create_dir_all(&dir)?;
     let cases = [
         ("hello-stamp", Mode::Stamp, b"hello".to_vec(), false),

@@ -6,9 +6,7 @@ use echo_core::{EchoConfig, EchoServer, Mode, NetConfig, Slot, Stats, Storage, U
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{
-    EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv6Address,
-};
+use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpoint, Ipv4Address, Ipv6Address};
 
 use crate::link::{pair, LinkEnd};
 
@@ -38,6 +36,10 @@ pub struct WorldConfig {
     pub client_buf: usize,
     /// Link MTU (Ethernet frame size).
     pub mtu: usize,
+    /// Ask for a DHCP lease, falling back to the static address after this long.
+    pub dhcp_fallback: Option<Duration>,
+    /// Take the wall clock from this SNTP server instead of [`START_UNIX_MS`].
+    pub sntp_server: Option<IpAddress>,
 }
 
 impl Default for WorldConfig {
@@ -49,6 +51,8 @@ impl Default for WorldConfig {
             echo: EchoConfig::DEFAULT,
             client_buf: 64 * 1024,
             mtu: 1514,
+            dhcp_fallback: None,
+            sntp_server: None,
         }
     }
 }
@@ -93,24 +97,14 @@ pub struct Client {
 
 impl Client {
     fn new(mut link: LinkEnd, now: Instant, buf: usize) -> Self {
-        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress([
-            0x02, 0, 0, 0, 0, 0x64,
-        ])));
+        let mut config = Config::new(HardwareAddress::Ethernet(EthernetAddress([0x02, 0, 0, 0, 0, 0x64])));
         config.random_seed = 7;
         let mut iface = Interface::new(config, &mut link, now);
         iface.update_ip_addrs(|a| {
             a.push(IpCidr::new(IpAddress::Ipv4(CLIENT_IP), 24)).unwrap();
-            a.push(IpCidr::new(IpAddress::Ipv6(CLIENT_IP6), 64))
-                .unwrap();
+            a.push(IpCidr::new(IpAddress::Ipv6(CLIENT_IP6), 64)).unwrap();
         });
-        Client {
-            iface,
-            sockets: SocketSet::new(vec![]),
-            link,
-            conns: vec![],
-            next_port: 40_000,
-            buf,
-        }
+        Client { iface, sockets: SocketSet::new(vec![]), link, conns: vec![], next_port: 40_000, buf }
     }
 
     /// Opens a connection to the server's IPv4 address and `port`.
@@ -120,8 +114,7 @@ impl Client {
 
     /// Opens a UDP socket on `local_port`; returns its handle.
     pub fn udp_socket(&mut self, local_port: u16) -> SocketHandle {
-        let buf =
-            || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 16], vec![0; 16 * 2048]);
+        let buf = || udp::PacketBuffer::new(vec![udp::PacketMetadata::EMPTY; 16], vec![0; 16 * 2048]);
         let mut sock = udp::Socket::new(buf(), buf());
         sock.bind(local_port).expect("valid port");
         self.sockets.add(sock)
@@ -134,29 +127,17 @@ impl Client {
 
     /// Sends one datagram from UDP socket `h` to `to`.
     pub fn send_datagram(&mut self, h: SocketHandle, to: IpEndpoint, data: &[u8]) {
-        self.udp(h)
-            .send_slice(data, to)
-            .expect("client UDP buffer has room");
+        self.udp(h).send_slice(data, to).expect("client UDP buffer has room");
     }
 
     /// Opens a connection to `addr`:`port`.
     pub fn connect_to(&mut self, addr: IpAddress, port: u16) -> ConnId {
-        let mut sock = tcp::Socket::new(
-            tcp::SocketBuffer::new(vec![0; self.buf]),
-            tcp::SocketBuffer::new(vec![0; self.buf]),
-        );
+        let mut sock =
+            tcp::Socket::new(tcp::SocketBuffer::new(vec![0; self.buf]), tcp::SocketBuffer::new(vec![0; self.buf]));
         self.next_port += 1;
-        sock.connect(
-            self.iface.context(),
-            (addr, port),
-            self.next_port,
-        )
-        .expect("connect arguments are valid");
+        sock.connect(self.iface.context(), (addr, port), self.next_port).expect("connect arguments are valid");
         let handle = self.sockets.add(sock);
-        self.conns.push(Conn {
-            handle: Some(handle),
-            ..Conn::default()
-        });
+        self.conns.push(Conn { handle: Some(handle), ..Conn::default() });
         self.conns.len() - 1
     }
 
@@ -239,24 +220,32 @@ impl World {
         let now = Instant::ZERO;
         let n = config.slots;
         let storage = Storage {
-            sockets: Vec::leak(
-                (0..Storage::sockets_needed(n))
-                    .map(|_| SocketStorage::EMPTY)
-                    .collect(),
-            ),
+            sockets: Vec::leak((0..Storage::sockets_needed(n)).map(|_| SocketStorage::EMPTY).collect()),
             slots: Vec::leak(vec![Slot::EMPTY; n]),
             rx: Vec::leak(vec![0; n * config.server_rx]),
             tx: Vec::leak(vec![0; n * config.server_tx]),
         };
-        let mut server = EchoServer::new(
-            &NetConfig::DEFAULT,
-            &config.echo,
-            &mut server_link,
-            now,
-            storage,
-        )
-        .expect("world configuration is valid");
-        server.set_unix_time(now, START_UNIX_MS);
+        let mut server = EchoServer::new(&NetConfig::DEFAULT, &config.echo, &mut server_link, now, storage)
+            .expect("world configuration is valid");
+        if let Some(fallback) = config.dhcp_fallback {
+            server.enable_dhcp(now, Vec::leak(vec![0; 1500]), fallback).expect("DHCP storage is valid");
+        }
+        match config.sntp_server {
+            Some(ntp) => server
+                .enable_sntp(
+                    now,
+                    UdpStorage {
+                        rx_meta: Vec::leak(vec![udp::PacketMetadata::EMPTY; 2]),
+                        rx: Vec::leak(vec![0; 256]),
+                        tx_meta: Vec::leak(vec![udp::PacketMetadata::EMPTY; 2]),
+                        tx: Vec::leak(vec![0; 256]),
+                    },
+                    Some(ntp),
+                    Duration::from_secs(60),
+                )
+                .expect("SNTP storage is valid"),
+            None => server.set_unix_time(now, START_UNIX_MS),
+        }
         server
             .enable_udp(UdpStorage {
                 rx_meta: Vec::leak(vec![udp::PacketMetadata::EMPTY; 8]),
@@ -266,12 +255,7 @@ impl World {
             })
             .expect("UDP storage is valid");
         let client = Client::new(client_link, now, config.client_buf);
-        World {
-            server,
-            server_link,
-            client,
-            now,
-        }
+        World { server, server_link, client, now }
     }
 
     /// The default world in `mode`.

@@ -49,33 +49,22 @@ fn five_connections_held_and_the_sixth_refused() {
     let five: Vec<_> = (0..5).map(|_| w.client.connect(PORT)).collect();
     assert!(w.run_until(SECOND, |w| five.iter().all(|&c| established(w, c))));
     let sixth = w.client.connect(PORT);
-    assert!(
-        w.run_until(SECOND, |w| w.client.state(sixth) == State::Closed),
-        "sixth connection not refused"
-    );
+    assert!(w.run_until(SECOND, |w| w.client.state(sixth) == State::Closed), "sixth connection not refused");
     assert_eq!(w.stats().refused, 1);
     assert_eq!(w.stats().accepted, 5);
     // The five are all still served.
     for &c in &five {
         w.client.send(c, format!("conn {c}").as_bytes());
     }
-    assert!(w.run_until(SECOND, |w| five
-        .iter()
-        .all(|&c| w.client.conns[c].inbox.len() >= 33)));
+    assert!(w.run_until(SECOND, |w| five.iter().all(|&c| w.client.conns[c].inbox.len() >= 33)));
     for &c in &five {
-        assert_eq!(
-            payload(&parse(&w.client.conns[c].inbox).unwrap()),
-            format!("conn {c}").as_bytes()
-        );
+        assert_eq!(payload(&parse(&w.client.conns[c].inbox).unwrap()), format!("conn {c}").as_bytes());
     }
     // One leaves; its slot is free again at once.
     w.client.conns[five[0]].close_when_sent = true;
     assert!(w.run_until(SECOND, |w| w.server.open_connections() == 4));
     let seventh = w.client.connect(PORT);
-    assert!(
-        w.run_until(SECOND, |w| established(w, seventh)),
-        "freed slot not reused"
-    );
+    assert!(w.run_until(SECOND, |w| established(w, seventh)), "freed slot not reused");
     assert_eq!(w.stats().refused, 1);
 }
 
@@ -95,31 +84,21 @@ fn half_close_gets_everything_then_fin() {
 
 #[test]
 fn a_reset_frees_the_slot() {
-    let mut w = World::new(WorldConfig {
-        slots: 1,
-        ..WorldConfig::default()
-    });
+    let mut w = World::new(WorldConfig { slots: 1, ..WorldConfig::default() });
     let c = w.client.connect(PORT);
     assert!(w.run_until(SECOND, |w| w.server.open_connections() == 1));
     w.client.socket(c).abort();
-    assert!(w.run_until(SECOND, |w| w.server.slots()[0].state()
-        == SlotState::Listening));
+    assert!(w.run_until(SECOND, |w| w.server.slots()[0].state() == SlotState::Listening));
     assert_eq!(w.stats().resets, 1);
     let again = w.client.connect(PORT);
-    assert!(
-        w.run_until(SECOND, |w| established(w, again)),
-        "slot not listening after reset"
-    );
+    assert!(w.run_until(SECOND, |w| established(w, again)), "slot not listening after reset");
 }
 
 #[test]
 fn tiny_transmit_buffer_loses_nothing() {
     // Room for exactly one stamp plus one byte: every chunk is one byte.
-    let config = WorldConfig {
-        server_tx: echo_core::STAMP_LEN + 1,
-        server_rx: 64,
-        ..WorldConfig::with_mode(Mode::Stamp)
-    };
+    let config =
+        WorldConfig { server_tx: echo_core::STAMP_LEN + 1, server_rx: 64, ..WorldConfig::with_mode(Mode::Stamp) };
     let mut w = World::new(config);
     let c = w.client.connect(PORT);
     let data = b"the quick brown fox jumps over the lazy dog".repeat(20);
@@ -133,13 +112,9 @@ fn tiny_transmit_buffer_loses_nothing() {
 
 #[test]
 fn a_client_that_stops_reading_stalls_only_itself() {
-    let mut w = World::new(WorldConfig {
-        client_buf: 4096,
-        ..WorldConfig::with_mode(Mode::Raw)
-    });
+    let mut w = World::new(WorldConfig { client_buf: 4096, ..WorldConfig::with_mode(Mode::Raw) });
     let (stalled, served) = (w.client.connect(PORT), w.client.connect(PORT));
-    assert!(w.run_until(SECOND, |w| established(w, stalled)
-        && established(w, served)));
+    assert!(w.run_until(SECOND, |w| established(w, stalled) && established(w, served)));
     w.client.conns[stalled].paused = true;
     let big: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
     w.client.send(stalled, &big);
@@ -151,32 +126,20 @@ fn a_client_that_stops_reading_stalls_only_itself() {
     assert!(w.run_until(SECOND, |w| w.client.conns[served].inbox == b"still here"));
     // Reading again delivers every byte in order.
     w.client.conns[stalled].paused = false;
-    assert!(
-        w.run_until(Duration::from_secs(60), |w| w.client.conns[stalled]
-            .inbox
-            .len()
-            == big.len())
-    );
+    assert!(w.run_until(Duration::from_secs(60), |w| w.client.conns[stalled].inbox.len() == big.len()));
     assert_eq!(w.client.conns[stalled].inbox, big);
 }
 
 #[test]
 fn idle_connection_is_reset_after_the_timeout() {
-    let mut config = WorldConfig {
-        slots: 1,
-        ..WorldConfig::default()
-    };
+    let mut config = WorldConfig { slots: 1, ..WorldConfig::default() };
     config.echo.idle_timeout = Some(Duration::from_secs(30));
     let mut w = World::new(config);
     let c = w.client.connect(PORT);
     assert!(w.run_until(SECOND, |w| established(w, c)));
     w.run_for(Duration::from_secs(29));
     assert_eq!(w.server.open_connections(), 1, "closed before the timeout");
-    assert!(
-        w.run_until(Duration::from_secs(2), |w| w.client.state(c)
-            == State::Closed),
-        "client not reset"
-    );
+    assert!(w.run_until(Duration::from_secs(2), |w| w.client.state(c) == State::Closed), "client not reset");
     assert!(w.run_until(SECOND, |w| w.server.open_connections() == 0));
     assert_eq!(w.stats().timeouts, 1);
     let next = w.client.connect(PORT);

@@ -4,8 +4,7 @@
 use echo_core::smoltcp::socket::tcp::State;
 use echo_core::smoltcp::time::Duration;
 use echo_core::smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol,
-    EthernetRepr, Ipv4Address,
+    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, Ipv4Address,
 };
 use echo_core::Mode;
 use echo_sim::World;
@@ -20,10 +19,7 @@ fn real_client_frames() -> Vec<Vec<u8>> {
     let c = w.client.connect(PORT);
     w.client.send(c, b"hello, world");
     w.client.conns[c].close_when_sent = true;
-    assert!(w.run_until(SECOND * 5, |w| matches!(
-        w.client.state(c),
-        State::TimeWait | State::Closed
-    )));
+    assert!(w.run_until(SECOND * 5, |w| matches!(w.client.state(c), State::TimeWait | State::Closed)));
     w.server_link.recorded.take().unwrap()
 }
 
@@ -33,9 +29,7 @@ fn still_serves(w: &mut World) {
     let c = w.client.connect(PORT);
     w.client.send(c, b"still alive");
     assert!(
-        w.run_until(SECOND * 5, |w| w.client.conns[c]
-            .inbox
-            .ends_with(b"still alive")),
+        w.run_until(SECOND * 5, |w| w.client.conns[c].inbox.ends_with(b"still alive")),
         "server wedged: {:?}",
         String::from_utf8_lossy(&w.client.conns[c].inbox)
     );
@@ -113,28 +107,18 @@ fn an_arp_flood_and_frames_for_other_hosts() {
     let mut w = World::with_mode(Mode::Stamp);
     for i in 0..5000u32 {
         let sender = Ipv4Address::from_bits(0xC0A8_4500 | (i % 250 + 2)); // 192.168.69.x
-        let target = if i % 3 == 0 {
-            Ipv4Address::new(192, 168, 69, 1)
-        } else {
-            Ipv4Address::from_bits(0x0A00_0000 | i)
-        };
+        let target =
+            if i % 3 == 0 { Ipv4Address::new(192, 168, 69, 1) } else { Ipv4Address::from_bits(0x0A00_0000 | i) };
         let mac = EthernetAddress([0x02, 0x11, 0, 0, (i >> 8) as u8, i as u8]);
         let arp = ArpRepr::EthernetIpv4 {
-            operation: if i % 2 == 0 {
-                ArpOperation::Request
-            } else {
-                ArpOperation::Reply
-            },
+            operation: if i % 2 == 0 { ArpOperation::Request } else { ArpOperation::Reply },
             source_hardware_addr: mac,
             source_protocol_addr: sender,
             target_hardware_addr: EthernetAddress::BROADCAST,
             target_protocol_addr: target,
         };
-        let eth = EthernetRepr {
-            src_addr: mac,
-            dst_addr: EthernetAddress::BROADCAST,
-            ethertype: EthernetProtocol::Arp,
-        };
+        let eth =
+            EthernetRepr { src_addr: mac, dst_addr: EthernetAddress::BROADCAST, ethertype: EthernetProtocol::Arp };
         let mut buf = vec![0; eth.buffer_len() + arp.buffer_len()];
         let mut frame = EthernetFrame::new_unchecked(&mut buf);
         eth.emit(&mut frame);

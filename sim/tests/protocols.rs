@@ -16,11 +16,7 @@ fn finished(w: &mut World, id: usize) -> bool {
 }
 
 fn chunks(w: &World, id: usize) -> Vec<Vec<u8>> {
-    parse(&w.client.conns[id].inbox)
-        .unwrap()
-        .into_iter()
-        .map(|e| e.chunk)
-        .collect()
+    parse(&w.client.conns[id].inbox).unwrap().into_iter().map(|e| e.chunk).collect()
 }
 
 #[test]
@@ -30,21 +26,12 @@ fn line_mode_stamps_each_line_joins_split_ones_and_flushes_the_tail() {
     assert!(w.run_until(SECOND, |w| w.client.state(c) == State::Established));
     w.client.send(c, b"one\ntw");
     w.run_for(SECOND);
-    assert_eq!(
-        chunks(&w, c),
-        vec![b"one\n".to_vec()],
-        "a partial line was echoed early"
-    );
+    assert_eq!(chunks(&w, c), vec![b"one\n".to_vec()], "a partial line was echoed early");
     w.client.send(c, b"o\nthree\nfour");
     w.run_for(SECOND);
     w.client.conns[c].close_when_sent = true;
     assert!(w.run_until(SECOND * 5, |w| finished(w, c)));
-    let expected: Vec<Vec<u8>> = vec![
-        b"one\n".to_vec(),
-        b"two\n".to_vec(),
-        b"three\n".to_vec(),
-        b"four".to_vec(),
-    ];
+    let expected: Vec<Vec<u8>> = vec![b"one\n".to_vec(), b"two\n".to_vec(), b"three\n".to_vec(), b"four".to_vec()];
     assert_eq!(chunks(&w, c), expected);
 }
 
@@ -58,10 +45,7 @@ fn line_mode_cuts_an_over_long_line_and_loses_nothing() {
     w.client.conns[c].close_when_sent = true;
     assert!(w.run_until(SECOND * 5, |w| finished(w, c)));
     let got = chunks(&w, c);
-    assert_eq!(
-        got.iter().map(Vec::len).collect::<Vec<_>>(),
-        vec![CHUNK, CHUNK, 3001 - 2 * CHUNK]
-    );
+    assert_eq!(got.iter().map(Vec::len).collect::<Vec<_>>(), vec![CHUNK, CHUNK, 3001 - 2 * CHUNK]);
     assert_eq!(got.concat(), line);
 }
 
@@ -71,21 +55,14 @@ fn tcp_echo_over_ipv6() {
     let c = w.client.connect_to(IpAddress::Ipv6(SERVER_IP6), PORT);
     w.client.send(c, b"hello v6");
     assert!(w.run_until(SECOND * 2, |w| w.client.conns[c].inbox.len() >= 27 + 8));
-    assert_eq!(
-        w.client.conns[c].inbox,
-        b"[Tue Nov 24 16:00:28 2026] hello v6"
-    );
+    assert_eq!(w.client.conns[c].inbox, b"[Tue Nov 24 16:00:28 2026] hello v6");
 }
 
 #[test]
 fn the_sixth_ipv6_connection_is_refused_too() {
     let mut w = World::with_mode(Mode::Stamp);
-    let five: Vec<_> = (0..5)
-        .map(|_| w.client.connect_to(IpAddress::Ipv6(SERVER_IP6), PORT))
-        .collect();
-    assert!(w.run_until(SECOND * 2, |w| five
-        .iter()
-        .all(|&c| w.client.state(c) == State::Established)));
+    let five: Vec<_> = (0..5).map(|_| w.client.connect_to(IpAddress::Ipv6(SERVER_IP6), PORT)).collect();
+    assert!(w.run_until(SECOND * 2, |w| five.iter().all(|&c| w.client.state(c) == State::Established)));
     let sixth = w.client.connect_to(IpAddress::Ipv6(SERVER_IP6), PORT);
     assert!(w.run_until(SECOND, |w| w.client.state(sixth) == State::Closed));
     assert_eq!(w.stats().refused, 1);
@@ -94,8 +71,7 @@ fn the_sixth_ipv6_connection_is_refused_too() {
 fn udp_roundtrip(server: IpAddress, data: &[u8]) -> (Vec<u8>, World) {
     let mut w = World::with_mode(Mode::Stamp);
     let h = w.client.udp_socket(50_000);
-    w.client
-        .send_datagram(h, IpEndpoint::new(server, PORT), data);
+    w.client.send_datagram(h, IpEndpoint::new(server, PORT), data);
     let mut reply = None;
     w.run_until(SECOND * 3, |w| {
         if let Ok((d, _)) = w.client.udp(h).recv() {

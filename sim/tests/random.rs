@@ -19,9 +19,7 @@ fn echo_through(config: WorldConfig, chunks: &[Vec<u8>], gaps: &[u8]) -> Vec<u8>
         }
     }
     w.client.conns[c].close_when_sent = true;
-    let done = w.run_until(Duration::from_secs(3600), |w| {
-        matches!(w.client.state(c), State::TimeWait | State::Closed)
-    });
+    let done = w.run_until(Duration::from_secs(3600), |w| matches!(w.client.state(c), State::TimeWait | State::Closed));
     assert!(done, "echo did not finish");
     std::mem::take(&mut w.client.conns[c].inbox)
 }

@@ -28,24 +28,11 @@ fn pseudo_random(len: usize, seed: u32, alphabet: &[u8]) -> Vec<u8> {
 
 fn lossy_echo(mode: Mode, seed: u64) {
     let mut w = World::with_mode(mode);
-    let faults = Faults {
-        drop_pct: 5,
-        corrupt_pct: 1,
-        seed,
-    };
+    let faults = Faults { drop_pct: 5, corrupt_pct: 1, seed };
     w.server_link.set_faults(faults);
-    w.client.link.set_faults(Faults {
-        seed: seed + 1,
-        ..faults
-    });
-    let alphabet: Vec<u8> = if mode == Mode::Raw {
-        (0..=255).collect()
-    } else {
-        (b'a'..=b'z').collect()
-    };
-    let sent: Vec<Vec<u8>> = (0..3)
-        .map(|i| pseudo_random(100_000, i + 7, &alphabet))
-        .collect();
+    w.client.link.set_faults(Faults { seed: seed + 1, ..faults });
+    let alphabet: Vec<u8> = if mode == Mode::Raw { (0..=255).collect() } else { (b'a'..=b'z').collect() };
+    let sent: Vec<Vec<u8>> = (0..3).map(|i| pseudo_random(100_000, i + 7, &alphabet)).collect();
     let conns: Vec<usize> = sent
         .iter()
         .map(|data| {
@@ -56,9 +43,7 @@ fn lossy_echo(mode: Mode, seed: u64) {
         })
         .collect();
     assert!(
-        w.run_until(Duration::from_secs(900), |w| conns
-            .iter()
-            .all(|&c| finished(w, c))),
+        w.run_until(Duration::from_secs(900), |w| conns.iter().all(|&c| finished(w, c))),
         "echo stalled under loss"
     );
     for (&c, data) in conns.iter().zip(&sent) {
@@ -68,10 +53,8 @@ fn lossy_echo(mode: Mode, seed: u64) {
             _ => assert_eq!(&payload(&parse(got).unwrap()), data, "connection {c}"),
         }
     }
-    let (dropped, corrupted) = (
-        w.server_link.dropped + w.client.link.dropped,
-        w.server_link.corrupted + w.client.link.corrupted,
-    );
+    let (dropped, corrupted) =
+        (w.server_link.dropped + w.client.link.dropped, w.server_link.corrupted + w.client.link.corrupted);
     eprintln!("{mode:?}: {dropped} frames dropped, {corrupted} corrupted");
     assert!(dropped > 10 && corrupted > 0, "faults were not injected");
 }
@@ -99,65 +82,36 @@ fn churn_thousands_of_connections_without_a_slot_leak() {
             w.client.socket(c).abort();
         } else {
             w.client.conns[c].close_when_sent = true;
-            assert!(
-                w.run_until(SECOND * 10, |w| finished(w, c)),
-                "cycle {i} did not finish"
-            );
-            assert_eq!(
-                payload(&parse(&w.client.conns[c].inbox).unwrap()),
-                b"ping",
-                "cycle {i}"
-            );
+            assert!(w.run_until(SECOND * 10, |w| finished(w, c)), "cycle {i} did not finish");
+            assert_eq!(payload(&parse(&w.client.conns[c].inbox).unwrap()), b"ping", "cycle {i}");
         }
         // Keep the client's socket table small.
         if i % 50 == 49 {
             w.client.forget_finished();
         }
     }
-    assert!(
-        w.run_until(SECOND * 10, |w| w.server.open_connections() == 0),
-        "slots leaked"
-    );
+    assert!(w.run_until(SECOND * 10, |w| w.server.open_connections() == 0), "slots leaked");
     let s = w.stats();
     assert_eq!(s.accepted, CYCLES as u64);
     assert_eq!(s.closed + s.resets, s.accepted, "{s:?}");
     assert_eq!(s.resets, (CYCLES / 10) as u64);
-    assert!(w
-        .server
-        .slots()
-        .iter()
-        .all(|s| s.state() == SlotState::Listening));
+    assert!(w.server.slots().iter().all(|s| s.state() == SlotState::Listening));
 }
 
 #[test]
 fn a_vanished_peer_is_dropped_and_its_slot_reused() {
-    let mut config = WorldConfig {
-        slots: 1,
-        ..WorldConfig::default()
-    };
+    let mut config = WorldConfig { slots: 1, ..WorldConfig::default() };
     config.echo.idle_timeout = None; // only the peer timeout can free it
     let mut w = World::new(config);
     let c = w.client.connect(PORT);
     assert!(w.run_until(SECOND, |w| w.server.open_connections() == 1));
     // The client's cable is cut both ways.
-    let cut = Faults {
-        drop_pct: 100,
-        corrupt_pct: 0,
-        seed: 1,
-    };
+    let cut = Faults { drop_pct: 100, corrupt_pct: 0, seed: 1 };
     w.server_link.set_faults(cut);
     w.client.link.set_faults(cut);
     w.run_for(Duration::from_secs(20));
-    assert_eq!(
-        w.server.open_connections(),
-        1,
-        "dropped before the peer timeout"
-    );
-    assert!(
-        w.run_until(Duration::from_secs(30), |w| w.server.open_connections()
-            == 0),
-        "dead peer kept its slot"
-    );
+    assert_eq!(w.server.open_connections(), 1, "dropped before the peer timeout");
+    assert!(w.run_until(Duration::from_secs(30), |w| w.server.open_connections() == 0), "dead peer kept its slot");
     assert_eq!(w.stats().resets, 1);
     // Reconnected, a new client is served.
     w.server_link.set_faults(Faults::default());
@@ -175,19 +129,10 @@ fn five_idle_hogs_lock_nobody_out_past_the_idle_timeout() {
     let hogs: Vec<usize> = (0..5).map(|_| w.client.connect(PORT)).collect();
     assert!(w.run_until(SECOND, |w| w.server.open_connections() == 5));
     let early = w.client.connect(PORT);
-    assert!(
-        w.run_until(SECOND, |w| w.client.state(early) == State::Closed),
-        "sixth not refused"
-    );
+    assert!(w.run_until(SECOND, |w| w.client.state(early) == State::Closed), "sixth not refused");
     w.run_for(Duration::from_secs(58));
-    assert!(
-        w.run_until(SECOND * 3, |w| w.server.open_connections() == 0),
-        "idle hogs kept their slots"
-    );
-    assert!(
-        hogs.iter().all(|&h| w.client.state(h) == State::Closed),
-        "hogs were not reset"
-    );
+    assert!(w.run_until(SECOND * 3, |w| w.server.open_connections() == 0), "idle hogs kept their slots");
+    assert!(hogs.iter().all(|&h| w.client.state(h) == State::Closed), "hogs were not reset");
     let late = w.client.connect(PORT);
     assert!(w.run_until(SECOND, |w| w.client.state(late) == State::Established));
     assert_eq!(w.stats().timeouts, 5);
@@ -195,33 +140,19 @@ fn five_idle_hogs_lock_nobody_out_past_the_idle_timeout() {
 
 #[test]
 fn an_unfinished_handshake_gives_the_slot_back() {
-    let mut config = WorldConfig {
-        slots: 1,
-        ..WorldConfig::default()
-    };
+    let mut config = WorldConfig { slots: 1, ..WorldConfig::default() };
     config.echo.idle_timeout = None;
     let mut w = World::new(config);
     // The client's SYN goes out, but nothing comes back to it: it never ACKs.
-    w.client.link.set_faults(Faults {
-        drop_pct: 100,
-        corrupt_pct: 0,
-        seed: 1,
-    });
+    w.client.link.set_faults(Faults { drop_pct: 100, corrupt_pct: 0, seed: 1 });
     let c = w.client.connect(PORT);
     w.run_for(SECOND);
     w.client.socket(c).abort();
     w.client.link.set_faults(Faults::default());
-    w.server_link.set_faults(Faults {
-        drop_pct: 100,
-        corrupt_pct: 0,
-        seed: 1,
-    });
+    w.server_link.set_faults(Faults { drop_pct: 100, corrupt_pct: 0, seed: 1 });
     w.run_for(SECOND);
     w.server_link.set_faults(Faults::default());
     w.run_for(Duration::from_secs(40));
     let d = w.client.connect(PORT);
-    assert!(
-        w.run_until(SECOND * 5, |w| w.client.state(d) == State::Established),
-        "half-open slot never freed"
-    );
+    assert!(w.run_until(SECOND * 5, |w| w.client.state(d) == State::Established), "half-open slot never freed");
 }

@@ -63,10 +63,7 @@ impl NetConfig {
         ipv4: Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 1), 24),
         gateway: Some(Ipv4Address::new(192, 168, 69, 100)),
         #[cfg(feature = "ipv6")]
-        ipv6: Some(Ipv6Cidr::new(
-            Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1),
-            64,
-        )),
+        ipv6: Some(Ipv6Cidr::new(Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1), 64)),
         random_seed: 0x5eed_cafe_f00d_d00d,
     };
 

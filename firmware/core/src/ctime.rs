@@ -7,9 +7,8 @@
 pub const CTIME_LEN: usize = 24;
 
 const WEEKDAYS: [&[u8; 3]; 7] = [b"Sun", b"Mon", b"Tue", b"Wed", b"Thu", b"Fri", b"Sat"];
-const MONTHS: [&[u8; 3]; 12] = [
-    b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec",
-];
+const MONTHS: [&[u8; 3]; 12] =
+    [b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"];
 
 /// A broken-down UTC date and time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,10 +159,7 @@ mod tests {
             let owned = s(secs);
             let t = owned.as_bytes();
             assert_eq!(t.len(), CTIME_LEN);
-            assert_eq!(
-                (t[3], t[7], t[10], t[13], t[16], t[19]),
-                (b' ', b' ', b' ', b':', b':', b' ')
-            );
+            assert_eq!((t[3], t[7], t[10], t[13], t[16], t[19]), (b' ', b' ', b' ', b':', b':', b' '));
         }
     }
 

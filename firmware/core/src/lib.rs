@@ -22,8 +22,12 @@ mod fmt;
 
 mod config;
 pub mod ctime;
+#[cfg(feature = "dhcp")]
+pub mod dhcp;
 mod server;
 pub mod slot;
+#[cfg(feature = "sntp")]
+pub mod sntp;
 mod stamp;
 mod stats;
 mod storage;

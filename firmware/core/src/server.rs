@@ -25,6 +25,11 @@ pub struct EchoServer<'a> {
     slots: &'a mut [Slot],
     #[cfg(feature = "udp")]
     udp: Option<SocketHandle>,
+    #[cfg(feature = "dhcp")]
+    dhcp: Option<crate::dhcp::DhcpClient>,
+    #[cfg(feature = "sntp")]
+    sntp: Option<crate::sntp::SntpClient>,
+    net: NetConfig,
     config: EchoConfig,
     clock: WallClock,
     stats: Stats,
@@ -39,28 +44,17 @@ impl<'a> EchoServer<'a> {
         now: Instant,
         storage: Storage<'a>,
     ) -> Result<Self, InitError> {
-        let Storage {
-            sockets,
-            slots,
-            rx,
-            tx,
-        } = storage;
+        let Storage { sockets, slots, rx, tx } = storage;
         let n = slots.len();
         if n == 0 {
             return Err(InitError::NoSlots);
         }
         if sockets.len() < n {
-            return Err(InitError::TooFewSockets {
-                needed: n,
-                given: sockets.len(),
-            });
+            return Err(InitError::TooFewSockets { needed: n, given: sockets.len() });
         }
         let (rx_each, tx_each) = (rx.len() / n, tx.len() / n);
         if rx_each == 0 || tx_each <= STAMP_LEN {
-            return Err(InitError::BuffersTooSmall {
-                rx: rx_each,
-                tx: tx_each,
-            });
+            return Err(InitError::BuffersTooSmall { rx: rx_each, tx: tx_each });
         }
         if config.port == 0 {
             return Err(InitError::InvalidPort);
@@ -71,20 +65,12 @@ impl<'a> EchoServer<'a> {
 
         let socket_capacity = sockets.len();
         let mut set = SocketSet::new(sockets);
-        for ((slot, rx), tx) in slots
-            .iter_mut()
-            .zip(rx.chunks_exact_mut(rx_each))
-            .zip(tx.chunks_exact_mut(tx_each))
-        {
-            let mut socket =
-                tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
+        for ((slot, rx), tx) in slots.iter_mut().zip(rx.chunks_exact_mut(rx_each)).zip(tx.chunks_exact_mut(tx_each)) {
+            let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
             // Both survive the socket's reset between connections.
             socket.set_timeout(config.peer_timeout);
             socket.set_keep_alive(config.keep_alive);
-            *slot = Slot {
-                handle: Some(set.add(socket)),
-                ..Slot::EMPTY
-            };
+            *slot = Slot { handle: Some(set.add(socket)), ..Slot::EMPTY };
         }
 
         let mut server = EchoServer {
@@ -94,47 +80,93 @@ impl<'a> EchoServer<'a> {
             slots,
             #[cfg(feature = "udp")]
             udp: None,
+            #[cfg(feature = "dhcp")]
+            dhcp: None,
+            #[cfg(feature = "sntp")]
+            sntp: None,
+            net: *net,
             config: *config,
             clock: WallClock::UNSET,
             stats: Stats::default(),
         };
         server.service(now);
-        info!(
-            "waiting for connection on {}:{} ({} slots)",
-            net.ipv4.address(),
-            config.port,
-            n
-        );
+        info!("waiting for connection on {}:{} ({} slots)", net.ipv4.address(), config.port, n);
         Ok(server)
     }
 
     /// Adds UDP echo on the same port.
     #[cfg(feature = "udp")]
-    pub fn enable_udp(
-        &mut self,
-        storage: crate::udp_echo::UdpStorage<'a>,
-    ) -> Result<(), InitError> {
+    pub fn enable_udp(&mut self, storage: crate::udp_echo::UdpStorage<'a>) -> Result<(), InitError> {
         use smoltcp::socket::udp;
         if !storage.is_usable() {
             return Err(InitError::UdpBuffersTooSmall);
         }
         self.reserve_socket()?;
-        let crate::udp_echo::UdpStorage {
-            rx_meta,
-            rx,
-            tx_meta,
-            tx,
-        } = storage;
-        let mut socket = udp::Socket::new(
-            udp::PacketBuffer::new(rx_meta, rx),
-            udp::PacketBuffer::new(tx_meta, tx),
-        );
-        socket
-            .bind(self.config.port)
-            .map_err(|_| InitError::InvalidPort)?;
+        let crate::udp_echo::UdpStorage { rx_meta, rx, tx_meta, tx } = storage;
+        let mut socket = udp::Socket::new(udp::PacketBuffer::new(rx_meta, rx), udp::PacketBuffer::new(tx_meta, tx));
+        socket.bind(self.config.port).map_err(|_| InitError::InvalidPort)?;
         self.udp = Some(self.sockets.add(socket));
         info!("udp echo on port {}", self.config.port);
         Ok(())
+    }
+
+    /// Takes the IPv4 address from DHCP; without an answer within
+    /// `fallback_after`, uses the static one and keeps asking. `packet_buffer`
+    /// holds the server's last answer (for options such as NTP servers): at
+    /// least 576 bytes.
+    #[cfg(feature = "dhcp")]
+    pub fn enable_dhcp(
+        &mut self,
+        now: Instant,
+        packet_buffer: &'a mut [u8],
+        fallback_after: Duration,
+    ) -> Result<(), InitError> {
+        use smoltcp::socket::dhcpv4;
+        self.reserve_socket()?;
+        let mut socket = dhcpv4::Socket::new();
+        socket.set_receive_packet_buffer(packet_buffer);
+        socket.set_parameter_request_list(&crate::dhcp::PARAMETER_REQUEST_LIST);
+        let handle = self.sockets.add(socket);
+        crate::dhcp::clear_ipv4(&mut self.iface);
+        self.dhcp = Some(crate::dhcp::DhcpClient::new(handle, self.net.ipv4, self.net.gateway, now, fallback_after));
+        info!("asking for a DHCP lease (static fallback {} after {} s)", self.net.ipv4, fallback_after.secs());
+        Ok(())
+    }
+
+    /// Where the IPv4 address currently comes from (DHCP only).
+    #[cfg(feature = "dhcp")]
+    pub fn address_source(&self) -> Option<crate::dhcp::AddressSource> {
+        self.dhcp.as_ref().map(|d| d.source)
+    }
+
+    /// Keeps the wall clock set by SNTP from `server` (or, if `None`, from the
+    /// NTP server a DHCP lease names), re-syncing every `resync`. `storage`
+    /// needs room for one 48-byte packet each way.
+    #[cfg(feature = "sntp")]
+    pub fn enable_sntp(
+        &mut self,
+        now: Instant,
+        storage: crate::udp_echo::UdpStorage<'a>,
+        server: Option<smoltcp::wire::IpAddress>,
+        resync: Duration,
+    ) -> Result<(), InitError> {
+        use smoltcp::socket::udp;
+        if storage.rx.len() < crate::sntp::PACKET_LEN || storage.tx.len() < crate::sntp::PACKET_LEN {
+            return Err(InitError::UdpBuffersTooSmall);
+        }
+        self.reserve_socket()?;
+        let crate::udp_echo::UdpStorage { rx_meta, rx, tx_meta, tx } = storage;
+        let mut socket = udp::Socket::new(udp::PacketBuffer::new(rx_meta, rx), udp::PacketBuffer::new(tx_meta, tx));
+        socket.bind(crate::sntp::LOCAL_PORT).map_err(|_| InitError::InvalidPort)?;
+        let handle = self.sockets.add(socket);
+        self.sntp = Some(crate::sntp::SntpClient::new(handle, server, resync, now));
+        Ok(())
+    }
+
+    /// Successful SNTP syncs so far.
+    #[cfg(feature = "sntp")]
+    pub fn sntp_syncs(&self) -> u64 {
+        self.sntp.as_ref().map_or(0, |s| s.syncs)
     }
 
     /// Fails unless the socket table has a free entry (`SocketSet::add` would panic).
@@ -142,10 +174,7 @@ impl<'a> EchoServer<'a> {
     fn reserve_socket(&self) -> Result<(), InitError> {
         let used = self.sockets.iter().count();
         if used >= self.socket_capacity {
-            return Err(InitError::TooFewSockets {
-                needed: used + 1,
-                given: self.socket_capacity,
-            });
+            return Err(InitError::TooFewSockets { needed: used + 1, given: self.socket_capacity });
         }
         Ok(())
     }
@@ -154,15 +183,12 @@ impl<'a> EchoServer<'a> {
     /// arrived, sends the replies. Returns how long the caller may sleep before
     /// the next call, unless a frame arrives first (`None`: until a frame arrives).
     pub fn poll<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) -> Option<Duration> {
-        let mut watch = SynWatch {
-            inner: device,
-            port: self.config.port,
-            seen: heapless::Vec::new(),
-        };
+        let mut watch = SynWatch { inner: device, port: self.config.port, seen: heapless::Vec::new() };
         self.iface.poll(now, &mut watch, &mut self.sockets);
         for syn in watch.seen.iter() {
             self.count_if_refused(*syn);
         }
+        self.service_network(now);
         self.service(now);
         // Send the replies now rather than on the next wake-up.
         self.iface.poll_egress(now, &mut watch, &mut self.sockets);
@@ -191,10 +217,7 @@ impl<'a> EchoServer<'a> {
 
     /// Connections currently open.
     pub fn open_connections(&self) -> usize {
-        self.slots
-            .iter()
-            .filter(|s| s.state != SlotState::Listening)
-            .count()
+        self.slots.iter().filter(|s| s.state != SlotState::Listening).count()
     }
 
     /// The smoltcp interface, e.g. to change addresses at run time.
@@ -202,16 +225,44 @@ impl<'a> EchoServer<'a> {
         &mut self.iface
     }
 
+    /// The network configuration the server was started with (the static one,
+    /// when DHCP is on).
+    pub fn net_config(&self) -> &NetConfig {
+        &self.net
+    }
+
     /// The echo configuration in force.
     pub fn config(&self) -> &EchoConfig {
         &self.config
     }
 
+    /// DHCP and SNTP, when enabled.
+    fn service_network(&mut self, now: Instant) {
+        #[cfg(feature = "dhcp")]
+        if let Some(dhcp) = self.dhcp.as_mut() {
+            let sock = self.sockets.get_mut::<smoltcp::socket::dhcpv4::Socket>(dhcp.handle);
+            let _ntp = dhcp.service(sock, &mut self.iface, now);
+            #[cfg(feature = "sntp")]
+            if let (Some(ntp), Some(sntp)) = (_ntp, self.sntp.as_mut()) {
+                if sntp.server.is_none() {
+                    info!("using NTP server {} from the DHCP lease", ntp);
+                    sntp.server = Some(ntp);
+                }
+            }
+        }
+        #[cfg(feature = "sntp")]
+        if let Some(sntp) = self.sntp.as_mut() {
+            let sock = self.sockets.get_mut::<smoltcp::socket::udp::Socket>(sntp.handle);
+            sntp.service(sock, now, &mut self.clock, self.net.random_seed);
+        }
+        let _ = now;
+    }
+
     fn count_if_refused(&mut self, syn: IpEndpoint) {
-        let taken = self.slots.iter().any(|s| {
-            s.handle
-                .is_some_and(|h| self.sockets.get::<tcp::Socket>(h).remote_endpoint() == Some(syn))
-        });
+        let taken = self
+            .slots
+            .iter()
+            .any(|s| s.handle.is_some_and(|h| self.sockets.get::<tcp::Socket>(h).remote_endpoint() == Some(syn)));
         if !taken {
             self.stats.refused += 1;
             warn!("refused {}: all {} slots busy", syn, self.slots.len());
@@ -268,9 +319,7 @@ impl<'a> EchoServer<'a> {
                     sock.close();
                 }
             }
-            if let (SlotState::Open | SlotState::Closing, Some(limit)) =
-                (slot.state, config.idle_timeout)
-            {
+            if let (SlotState::Open | SlotState::Closing, Some(limit)) = (slot.state, config.idle_timeout) {
                 if !slot.timed_out && now - slot.last_active >= limit {
                     // RST goes out with this poll's egress; the slot relistens next poll.
                     sock.abort();
@@ -289,11 +338,7 @@ impl<'a> EchoServer<'a> {
         let mut delay = self.iface.poll_delay(now, &self.sockets);
         let mut sooner = |d: Duration| delay = Some(delay.map_or(d, |cur| cur.min(d)));
         if let Some(limit) = self.config.idle_timeout {
-            for slot in self
-                .slots
-                .iter()
-                .filter(|s| s.state != SlotState::Listening && !s.timed_out)
-            {
+            for slot in self.slots.iter().filter(|s| s.state != SlotState::Listening && !s.timed_out) {
                 let due = slot.last_active + limit;
                 sooner(if due > now { due - now } else { Duration::ZERO });
             }
@@ -301,6 +346,16 @@ impl<'a> EchoServer<'a> {
         // A timed-out slot relistens on the next poll: come back promptly.
         if self.slots.iter().any(|s| s.timed_out) {
             sooner(Duration::from_millis(1));
+        }
+        let deadlines: [Option<Instant>; _] = [
+            #[cfg(feature = "dhcp")]
+            self.dhcp.as_ref().and_then(|d| d.next_deadline()),
+            #[cfg(feature = "sntp")]
+            self.sntp.as_ref().and_then(|s| s.next_deadline()),
+            None,
+        ];
+        for at in deadlines.into_iter().flatten() {
+            sooner(if at > now { at - now } else { Duration::ZERO });
         }
         delay
     }
@@ -317,10 +372,7 @@ fn interface<D: Device + ?Sized>(net: &NetConfig, device: &mut D, now: Instant) 
         #[cfg(feature = "ipv6")]
         if let Some(v6) = net.ipv6 {
             let _ = addrs.push(IpCidr::Ipv6(v6));
-            let _ = addrs.push(IpCidr::new(
-                smoltcp::wire::IpAddress::Ipv6(net.link_local()),
-                64,
-            ));
+            let _ = addrs.push(IpCidr::new(smoltcp::wire::IpAddress::Ipv6(net.link_local()), 64));
         }
     });
     if let Some(gw) = net.gateway {

@@ -68,42 +68,24 @@ mod tests {
     #[test]
     fn a_whole_connection() {
         // Fresh socket: closed, so it starts listening.
-        assert_eq!(
-            next(Listening, Tcp::Closed, false),
-            (Listening, Step::Relisten { clean: true })
-        );
+        assert_eq!(next(Listening, Tcp::Closed, false), (Listening, Step::Relisten { clean: true }));
         assert_eq!(next(Listening, Tcp::Listen, false), (Listening, Step::Wait));
-        assert_eq!(
-            next(Listening, Tcp::SynReceived, false),
-            (Listening, Step::Wait)
-        );
+        assert_eq!(next(Listening, Tcp::SynReceived, false), (Listening, Step::Wait));
         // Handshake done.
-        assert_eq!(
-            next(Listening, Tcp::Established, true),
-            (Open, Step::Accept)
-        );
+        assert_eq!(next(Listening, Tcp::Established, true), (Open, Step::Accept));
         assert_eq!(next(Open, Tcp::Established, true), (Open, Step::Echo));
         // Peer sent FIN while data is still owed: keep echoing.
         assert_eq!(next(Open, Tcp::CloseWait, true), (Open, Step::Echo));
         // All echoed: close.
         assert_eq!(next(Open, Tcp::CloseWait, false), (Closing, Step::Close));
         assert_eq!(next(Closing, Tcp::LastAck, false), (Closing, Step::Wait));
-        assert_eq!(
-            next(Closing, Tcp::Closed, false),
-            (Listening, Step::Relisten { clean: true })
-        );
+        assert_eq!(next(Closing, Tcp::Closed, false), (Listening, Step::Relisten { clean: true }));
     }
 
     #[test]
     fn reset_or_timeout_while_open_is_unclean() {
-        assert_eq!(
-            next(Open, Tcp::Closed, true),
-            (Listening, Step::Relisten { clean: false })
-        );
-        assert_eq!(
-            next(Open, Tcp::Closed, false),
-            (Listening, Step::Relisten { clean: false })
-        );
+        assert_eq!(next(Open, Tcp::Closed, true), (Listening, Step::Relisten { clean: false }));
+        assert_eq!(next(Open, Tcp::Closed, false), (Listening, Step::Relisten { clean: false }));
     }
 
     #[test]
@@ -113,10 +95,7 @@ mod tests {
 
     #[test]
     fn time_wait_frees_the_slot() {
-        assert_eq!(
-            next(Closing, Tcp::TimeWait, false),
-            (Listening, Step::Relisten { clean: true })
-        );
+        assert_eq!(next(Closing, Tcp::TimeWait, false), (Listening, Step::Relisten { clean: true }));
     }
 
     #[test]

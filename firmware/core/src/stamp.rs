@@ -20,10 +20,7 @@ pub struct WallClock {
 impl WallClock {
     /// A clock that has never been set: it reads seconds since boot as 1970,
     /// just as C `ctime()` does on a board with no RTC.
-    pub const UNSET: WallClock = WallClock {
-        offset_ms: 0,
-        synced: false,
-    };
+    pub const UNSET: WallClock = WallClock { offset_ms: 0, synced: false };
 
     /// Records that at monotonic `now` the Unix time was `unix_ms` milliseconds.
     pub fn set(&mut self, now: Instant, unix_ms: u64) {
@@ -60,20 +57,11 @@ mod tests {
     #[test]
     fn stamp_follows_the_monotonic_clock_after_a_sync() {
         let mut clock = WallClock::UNSET;
-        assert_eq!(
-            &clock.stamp(Instant::from_secs(5)),
-            b"[Thu Jan  1 00:00:05 1970] "
-        );
+        assert_eq!(&clock.stamp(Instant::from_secs(5)), b"[Thu Jan  1 00:00:05 1970] ");
         clock.set(Instant::from_millis(10_500), 1_795_536_028_000);
         assert!(clock.is_synced());
-        assert_eq!(
-            &clock.stamp(Instant::from_millis(10_500)),
-            b"[Tue Nov 24 16:00:28 2026] "
-        );
+        assert_eq!(&clock.stamp(Instant::from_millis(10_500)), b"[Tue Nov 24 16:00:28 2026] ");
         // 1.6 s later the seconds field has moved on by one (28.0 + 1.6 = 29.6).
-        assert_eq!(
-            &clock.stamp(Instant::from_millis(12_100)),
-            b"[Tue Nov 24 16:00:29 2026] "
-        );
+        assert_eq!(&clock.stamp(Instant::from_millis(12_100)), b"[Tue Nov 24 16:00:29 2026] ");
     }
 }

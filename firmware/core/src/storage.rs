@@ -22,13 +22,8 @@ pub struct Slot {
 
 impl Slot {
     /// An unused slot.
-    pub const EMPTY: Slot = Slot {
-        handle: None,
-        state: SlotState::Listening,
-        remote: None,
-        last_active: Instant::ZERO,
-        timed_out: false,
-    };
+    pub const EMPTY: Slot =
+        Slot { handle: None, state: SlotState::Listening, remote: None, last_active: Instant::ZERO, timed_out: false };
 
     /// Where this slot stands.
     pub fn state(&self) -> SlotState {

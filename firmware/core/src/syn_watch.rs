@@ -5,9 +5,7 @@
 use heapless::Vec;
 use smoltcp::phy::{Device, DeviceCapabilities, RxToken};
 use smoltcp::time::Instant;
-use smoltcp::wire::{
-    EthernetFrame, EthernetProtocol, IpAddress, IpEndpoint, IpProtocol, Ipv4Packet, TcpPacket,
-};
+use smoltcp::wire::{EthernetFrame, EthernetProtocol, IpAddress, IpEndpoint, IpProtocol, Ipv4Packet, TcpPacket};
 
 /// SYN sources remembered per poll; more than this in one poll go uncounted.
 pub const SYN_LOG: usize = 16;
@@ -36,14 +34,7 @@ impl<D: Device + ?Sized> Device for SynWatch<'_, D> {
 
     fn receive(&mut self, ts: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
         let (rx, tx) = self.inner.receive(ts)?;
-        Some((
-            WatchRx {
-                inner: rx,
-                port: self.port,
-                seen: &mut self.seen,
-            },
-            tx,
-        ))
+        Some((WatchRx { inner: rx, port: self.port, seen: &mut self.seen }, tx))
     }
 
     fn transmit(&mut self, ts: Instant) -> Option<Self::TxToken<'_>> {
@@ -83,11 +74,7 @@ fn syn_source(frame: &[u8], port: u16) -> Option<IpEndpoint> {
             if ip.next_header() != IpProtocol::Tcp || ip.more_frags() || ip.frag_offset() != 0 {
                 return None;
             }
-            (
-                IpAddress::Ipv4(ip.src_addr()),
-                IpAddress::Ipv4(ip.dst_addr()),
-                ip.payload(),
-            )
+            (IpAddress::Ipv4(ip.src_addr()), IpAddress::Ipv4(ip.dst_addr()), ip.payload())
         }
         #[cfg(feature = "ipv6")]
         EthernetProtocol::Ipv6 => {
@@ -96,16 +83,11 @@ fn syn_source(frame: &[u8], port: u16) -> Option<IpEndpoint> {
             if ip.next_header() != IpProtocol::Tcp {
                 return None;
             }
-            (
-                IpAddress::Ipv6(ip.src_addr()),
-                IpAddress::Ipv6(ip.dst_addr()),
-                ip.payload(),
-            )
+            (IpAddress::Ipv6(ip.src_addr()), IpAddress::Ipv6(ip.dst_addr()), ip.payload())
         }
         _ => return None,
     };
     let tcp = TcpPacket::new_checked(tcp_bytes).ok()?;
-    let wanted =
-        tcp.syn() && !tcp.ack() && tcp.dst_port() == port && tcp.verify_checksum(&src, &dst);
+    let wanted = tcp.syn() && !tcp.ack() && tcp.dst_port() == port && tcp.verify_checksum(&src, &dst);
     wanted.then(|| IpEndpoint::new(src, tcp.src_port()))
 }

@@ -26,14 +26,9 @@ pub(crate) fn echo(
     let overhead = config.mode.overhead();
     // A chunk must fit the receive buffer (or a line could never complete)
     // and, with its prefix, the transmit buffer (or it could never be sent).
-    let limit = CHUNK
-        .min(sock.recv_capacity())
-        .min(sock.send_capacity().saturating_sub(overhead));
+    let limit = CHUNK.min(sock.recv_capacity()).min(sock.send_capacity().saturating_sub(overhead));
     // Not `may_recv()`: that stays true while unread data remains after a FIN.
-    let peer_open = matches!(
-        sock.state(),
-        tcp::State::Established | tcp::State::FinWait1 | tcp::State::FinWait2
-    );
+    let peer_open = matches!(sock.state(), tcp::State::Established | tcp::State::FinWait1 | tcp::State::FinWait2);
     let mut chunk = [0u8; CHUNK];
     while sock.can_recv() && sock.may_send() && limit > 0 {
         let Ok(seen) = sock.peek_slice(&mut chunk[..limit]) else {
@@ -101,12 +96,7 @@ fn log_chunk(slot: &Slot, mode: Mode, data: &[u8]) {
     if mode == Mode::Raw {
         trace!("{}: {} bytes", remote, data.len());
     } else if data.len() > LOG_PREVIEW {
-        info!(
-            "{}: {}... ({} B)",
-            remote,
-            Printable(&data[..LOG_PREVIEW]),
-            data.len()
-        );
+        info!("{}: {}... ({} B)", remote, Printable(&data[..LOG_PREVIEW]), data.len());
     } else {
         info!("{}: {}", remote, Printable(data));
     }

@@ -38,13 +38,7 @@ impl UdpStorage<'_> {
 }
 
 /// Answers every datagram waiting, until the transmit side is full.
-pub(crate) fn service(
-    sock: &mut udp::Socket,
-    mode: Mode,
-    clock: &WallClock,
-    now: Instant,
-    stats: &mut Stats,
-) {
+pub(crate) fn service(sock: &mut udp::Socket, mode: Mode, clock: &WallClock, now: Instant, stats: &mut Stats) {
     let overhead = mode.overhead();
     let mut buf = [0u8; CHUNK];
     while let Ok((data, meta)) = sock.peek() {
