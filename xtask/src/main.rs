@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's automation, in Rust so it runs
 //! wherever cargo does. Each command lives in its own module.
 
+mod bench;
 mod qemu;
 mod runner;
 mod size;
@@ -25,6 +26,8 @@ enum Command {
     Qemu(qemu::Args),
     /// Print flash and static RAM use of each board image.
     Size(size::Args),
+    /// Measure host-sim against the kernel's TCP stack (root; network namespaces).
+    Bench(bench::Args),
     /// Cargo's target runner for thumbv7em-none-eabihf (see .cargo/config.toml).
     #[command(hide = true)]
     Runner(runner::Args),
@@ -36,6 +39,7 @@ fn main() {
         Command::Test(a) => test::run(a),
         Command::Qemu(a) => qemu::run(a),
         Command::Size(a) => size::run(a),
+        Command::Bench(a) => bench::run(a),
         Command::Runner(a) => runner::run(a),
     };
     if let Err(e) = result {

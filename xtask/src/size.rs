@@ -1,10 +1,333 @@
-//! Placeholder, filled in by the boards work.
+//! `cargo xtask size`: builds every board image and prints how much flash and
+//! static RAM it takes, read from the ELF's section headers.
+//!
+//! Only allocated sections count (debug info and `.defmt` are never flashed):
+//! read-only ones (vector table, code, constants) and the load image of
+//! `.data` are flash; `.data`, `.bss` and `.uninit` are RAM. The stack is not
+//! a section and is not counted.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use object::{elf, Object, ObjectSection, SectionFlags, SectionKind};
+
+use crate::util::{cargo, root, sh};
+
+/// Every board binary (package and binary share the name).
+const BOARDS: &[&str] = &["mps2-an386", "nucleo-f429zi"];
+const THUMB: &str = "thumbv7em-none-eabihf";
+/// Used when the workspace defines it; it is tuned for image size.
+const FIRMWARE_PROFILE: &str = "firmware";
 
 /// Command-line arguments.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Measure the ELFs already built instead of building them first.
+    #[arg(long)]
+    no_build: bool,
+    /// Print the table in Markdown (for the README).
+    #[arg(long)]
+    markdown: bool,
+    /// Exit successfully even when a board fails to build or to be measured.
+    #[arg(long)]
+    keep_going: bool,
+    /// Cargo profile [default: `firmware` if the workspace defines it, else `release`].
+    #[arg(long, value_name = "NAME")]
+    profile: Option<String>,
+    /// Only this board (repeatable) [default: all].
+    #[arg(long = "board", short = 'p', value_name = "NAME")]
+    boards: Vec<String>,
+    /// Passed on to `cargo build`, e.g. `-- --config 'profile.release.opt-level="z"'`.
+    #[arg(last = true, value_name = "CARGO_ARGS")]
+    cargo_args: Vec<String>,
+}
+
+/// Bytes an image takes, by kind of section.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Sizes {
+    /// Executable sections.
+    code: u64,
+    /// Read-only data, the vector table included.
+    rodata: u64,
+    /// Initialised writable data: in flash (its initial values) and in RAM.
+    data: u64,
+    /// Zeroed or uninitialised RAM (`.bss`, `.uninit`).
+    bss: u64,
+}
+
+impl Sizes {
+    fn flash(&self) -> u64 {
+        self.code + self.rodata + self.data
+    }
+
+    fn ram(&self) -> u64 {
+        self.data + self.bss
+    }
+}
 
 /// Runs the command.
-pub fn run(_args: Args) -> anyhow::Result<()> {
-    anyhow::bail!("not implemented yet")
+pub fn run(args: Args) -> Result<()> {
+    let boards: Vec<&str> = if args.boards.is_empty() {
+        BOARDS.to_vec()
+    } else {
+        for b in &args.boards {
+            if !BOARDS.contains(&b.as_str()) {
+                bail!("unknown board {b:?}; the boards are {}", BOARDS.join(", "));
+            }
+        }
+        args.boards.iter().map(String::as_str).collect()
+    };
+    let profile = match &args.profile {
+        Some(p) => p.clone(),
+        None => default_profile()?,
+    };
+
+    let mut rows = Vec::new();
+    for board in boards {
+        let result = measure_board(board, &profile, &args);
+        if let Err(e) = &result {
+            eprintln!("xtask size: {board}: {e:#}");
+        }
+        rows.push((board, result));
+    }
+
+    let table = if args.markdown { markdown(&rows) } else { plain(&rows) };
+    print!("{table}");
+    if !args.markdown {
+        println!("profile: {profile}, target: {THUMB}");
+    }
+
+    let failed: Vec<&str> = rows.iter().filter(|(_, r)| r.is_err()).map(|(b, _)| *b).collect();
+    if !failed.is_empty() && !args.keep_going {
+        bail!("no size for {} (see above; --keep-going to exit 0 anyway)", failed.join(", "));
+    }
+    Ok(())
+}
+
+/// Why a board has no size: shown in its row.
+#[derive(Debug)]
+enum Failure {
+    Build(anyhow::Error),
+    Read(anyhow::Error),
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Build(e) => write!(f, "build failed: {e:#}"),
+            Failure::Read(e) => write!(f, "cannot measure: {e:#}"),
+        }
+    }
+}
+
+impl Failure {
+    fn short(&self) -> &'static str {
+        match self {
+            Failure::Build(_) => "build failed",
+            Failure::Read(_) => "no ELF / unreadable",
+        }
+    }
+}
+
+fn measure_board(board: &str, profile: &str, args: &Args) -> std::result::Result<Sizes, Failure> {
+    if !args.no_build {
+        let mut c = cargo();
+        c.args(["build", "-p", board, "--target", THUMB, "--profile", profile]).args(&args.cargo_args);
+        sh(&mut c).map_err(Failure::Build)?;
+    }
+    let elf = elf_path(board, profile);
+    let image = std::fs::read(&elf).with_context(|| format!("cannot read {}", elf.display())).map_err(Failure::Read)?;
+    sizes(&image).with_context(|| elf.display().to_string()).map_err(Failure::Read)
+}
+
+/// `firmware` when the root Cargo.toml has `[profile.firmware]`, else `release`.
+fn default_profile() -> Result<String> {
+    let manifest = root().join("Cargo.toml");
+    let text = std::fs::read_to_string(&manifest).with_context(|| format!("cannot read {}", manifest.display()))?;
+    let defined = text.lines().any(|l| l.trim() == format!("[profile.{FIRMWARE_PROFILE}]"));
+    Ok(if defined { FIRMWARE_PROFILE } else { "release" }.to_owned())
+}
+
+/// Where cargo puts the board's ELF: CARGO_TARGET_DIR (relative to the
+/// workspace) or target/, then the target triple and the profile's directory.
+fn elf_path(board: &str, profile: &str) -> PathBuf {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .or_else(|| std::env::var_os("CARGO_BUILD_TARGET_DIR"))
+        .map_or_else(|| root().join("target"), |d| root().join(d));
+    let dir = match profile {
+        "dev" | "test" => "debug",
+        "bench" => "release",
+        other => other,
+    };
+    target_dir.join(THUMB).join(dir).join(board)
+}
+
+/// Adds up the allocated sections of an ELF image.
+fn sizes(image: &[u8]) -> Result<Sizes> {
+    let file = object::File::parse(image).context("not an object file")?;
+    if file.format() != object::BinaryFormat::Elf {
+        bail!("not an ELF file");
+    }
+    let mut sizes = Sizes::default();
+    for section in file.sections() {
+        let SectionFlags::Elf { sh_flags } = section.flags() else {
+            bail!("section without ELF flags");
+        };
+        if sh_flags & u64::from(elf::SHF_ALLOC) == 0 {
+            continue; // debug info, symbols, .defmt: never loaded
+        }
+        let size = section.size();
+        let slot = if matches!(section.kind(), SectionKind::UninitializedData | SectionKind::UninitializedTls) {
+            &mut sizes.bss // SHT_NOBITS: RAM only, nothing in the image
+        } else if sh_flags & u64::from(elf::SHF_WRITE) != 0 {
+            &mut sizes.data
+        } else if sh_flags & u64::from(elf::SHF_EXECINSTR) != 0 {
+            &mut sizes.code
+        } else {
+            &mut sizes.rodata
+        };
+        *slot += size;
+    }
+    Ok(sizes)
+}
+
+/// `42 328 B (41.3 KiB)`.
+fn human(bytes: u64) -> String {
+    let digits = bytes.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(' ');
+        }
+        grouped.push(c);
+    }
+    format!("{grouped} B ({:.1} KiB)", bytes as f64 / 1024.0)
+}
+
+const HEADER: [&str; 7] =
+    ["board", "flash (text+rodata+data)", "static RAM (data+bss)", "code", "rodata", "data", "bss"];
+
+fn cells(sizes: &Sizes) -> [String; 6] {
+    [
+        human(sizes.flash()),
+        human(sizes.ram()),
+        sizes.code.to_string(),
+        sizes.rodata.to_string(),
+        sizes.data.to_string(),
+        sizes.bss.to_string(),
+    ]
+}
+
+type Row<'a> = (&'a str, std::result::Result<Sizes, Failure>);
+
+fn plain(rows: &[Row<'_>]) -> String {
+    let mut lines: Vec<Vec<String>> = vec![HEADER.iter().map(|h| h.to_string()).collect()];
+    for (board, result) in rows {
+        let mut line = vec![board.to_string()];
+        match result {
+            Ok(s) => line.extend(cells(s)),
+            Err(f) => line.push(f.short().to_owned()),
+        }
+        lines.push(line);
+    }
+    let mut widths = [0usize; HEADER.len()];
+    for line in &lines {
+        // A failed row's message spans the number columns: only its name counts.
+        let counted = if line.len() == HEADER.len() { line.len() } else { 1 };
+        for (w, cell) in widths.iter_mut().zip(&line[..counted]) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::new();
+    for line in &lines {
+        let mut text = String::new();
+        for (i, cell) in line.iter().enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            // Board name left-aligned, numbers right-aligned.
+            if i == 0 || line.len() < HEADER.len() {
+                text.push_str(&format!("{cell:<w$}", w = widths[i]));
+            } else {
+                text.push_str(&format!("{cell:>w$}", w = widths[i]));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn markdown(rows: &[Row<'_>]) -> String {
+    let mut out = format!("| {} |\n|---|{}\n", HEADER.join(" | "), "---:|".repeat(HEADER.len() - 1));
+    for (board, result) in rows {
+        let rest = match result {
+            Ok(s) => cells(s).to_vec(),
+            Err(f) => {
+                let mut v = vec![f.short().to_owned()];
+                v.resize(HEADER.len() - 1, String::new());
+                v
+            }
+        };
+        out.push_str(&format!("| {board} | {} |\n", rest.join(" | ")));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn human_groups_thousands() {
+        assert_eq!(human(0), "0 B (0.0 KiB)");
+        assert_eq!(human(999), "999 B (1.0 KiB)");
+        assert_eq!(human(42328), "42 328 B (41.3 KiB)");
+        assert_eq!(human(1_048_576), "1 048 576 B (1024.0 KiB)");
+    }
+
+    #[test]
+    fn flash_and_ram_share_data() {
+        let s = Sizes { code: 100, rodata: 20, data: 8, bss: 1000 };
+        assert_eq!((s.flash(), s.ram()), (128, 1008));
+    }
+
+    #[test]
+    fn elf_paths_follow_cargo_profile_dirs() {
+        let p = elf_path("nucleo-f429zi", "dev");
+        assert!(p.ends_with(Path::new(THUMB).join("debug").join("nucleo-f429zi")));
+        let p = elf_path("nucleo-f429zi", "firmware");
+        assert!(p.ends_with(Path::new(THUMB).join("firmware").join("nucleo-f429zi")));
+    }
+
+    #[test]
+    fn non_elf_is_an_error() {
+        assert!(sizes(b"not an elf at all").is_err());
+    }
+
+    /// The ELF of the running test binary (host ELF on Linux) has the usual
+    /// sections: code, read-only data, and writable data or bss.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn measures_a_real_elf() {
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let s = sizes(&exe).unwrap();
+        assert!(s.code > 0 && s.rodata > 0 && s.ram() > 0, "{s:?}");
+    }
+
+    #[test]
+    fn failed_board_rows_say_why() {
+        let rows: Vec<Row<'_>> = vec![
+            ("a", Err(Failure::Build(anyhow::anyhow!("x")))),
+            ("b", Ok(Sizes { code: 1, rodata: 2, data: 3, bss: 4 })),
+        ];
+        let text = plain(&rows);
+        let words: Vec<&str> = text.lines().nth(1).unwrap().split_whitespace().collect();
+        assert_eq!(words, ["a", "build", "failed"], "{text}");
+        let md = markdown(&rows);
+        assert!(md.contains("| a | build failed |  |  |  |  |  |"), "{md}");
+        assert!(md.contains("| b | 6 B (0.0 KiB) | 7 B (0.0 KiB) | 1 | 2 | 3 | 4 |"), "{md}");
+    }
 }

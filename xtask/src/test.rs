@@ -23,6 +23,9 @@ pub struct Args {
     /// Skip the root-only system tests.
     #[arg(long)]
     pub no_system: bool,
+    /// Seconds of fuzzing (0 skips; needs `cargo +nightly` and cargo-fuzz).
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub fuzz_secs: u64,
 }
 
 struct Stage {
@@ -58,8 +61,30 @@ pub fn run(args: Args) -> Result<()> {
         stage("firmware", &mut || Ok(Outcome::Skipped("--no-firmware".into())));
     } else {
         stage("clippy (thumb: core without logging, core with defmt, driver, boards)", &mut || {
-            sh(cargo().args(["clippy", "-p", "echo-core", "--no-default-features", "--target", THUMB, "--", "-D", "warnings"]))?;
-            sh(cargo().args(["clippy", "-p", "echo-core", "--no-default-features", "--features", "defmt", "--target", THUMB, "--", "-D", "warnings"]))?;
+            sh(cargo().args([
+                "clippy",
+                "-p",
+                "echo-core",
+                "--no-default-features",
+                "--target",
+                THUMB,
+                "--",
+                "-D",
+                "warnings",
+            ]))?;
+            sh(cargo().args([
+                "clippy",
+                "-p",
+                "echo-core",
+                "--no-default-features",
+                "--features",
+                "defmt",
+                "--target",
+                THUMB,
+                "--",
+                "-D",
+                "warnings",
+            ]))?;
             let mut c = cargo();
             c.args(["clippy", "-p", "lan9118", "--target", THUMB]);
             for b in BOARDS {
@@ -81,6 +106,13 @@ pub fn run(args: Args) -> Result<()> {
             return Ok(Outcome::Skipped("not root: run `sudo -E cargo xtask test` for these".into()));
         }
         pass(system_tests(!args.no_firmware))
+    });
+
+    stage("fuzz: arbitrary frames into the server (regression corpus, then new inputs)", &mut || {
+        if args.fuzz_secs == 0 {
+            return Ok(Outcome::Skipped("--fuzz-secs 0".into()));
+        }
+        fuzz(args.fuzz_secs, args.require_system)
     });
 
     eprintln!("\nSummary:");
@@ -107,6 +139,32 @@ pub fn run(args: Args) -> Result<()> {
         bail!("{failed} stage(s) failed");
     }
     Ok(())
+}
+
+/// Runs the `frames` fuzz target: every committed corpus input first, then
+/// `secs` of new ones (written to a scratch directory, not the repository).
+fn fuzz(secs: u64, required: bool) -> Result<Outcome> {
+    let have = Command::new("cargo").args(["+nightly", "fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
+    if !have {
+        let why = "needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`)";
+        return if required { Err(anyhow::anyhow!(why)) } else { Ok(Outcome::Skipped(why.into())) };
+    }
+    let scratch = std::env::temp_dir().join(format!("echo-fuzz-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let result = sh(Command::new("cargo")
+        .current_dir(root().join("fuzz"))
+        .args(["+nightly", "fuzz", "run", "frames"])
+        .arg(&scratch)
+        .args([
+            "corpus/frames",
+            "--",
+            &format!("-max_total_time={secs}"),
+            // The simulated world leaks its buffers on purpose ('static, as a board's statics).
+            "-detect_leaks=0",
+            "-print_final_stats=1",
+        ]));
+    let _ = std::fs::remove_dir_all(&scratch);
+    pass(result)
 }
 
 fn pass(r: Result<()>) -> Result<Outcome> {

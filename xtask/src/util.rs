@@ -30,9 +30,5 @@ pub fn sh(cmd: &mut Command) -> Result<()> {
 
 /// True when running as root (network namespaces and TAPs need it).
 pub fn is_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
-        .unwrap_or(false)
+    Command::new("id").arg("-u").output().map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0").unwrap_or(false)
 }

@@ -1,0 +1,134 @@
+//! The servers under test, each in namespaces of its own, and the client
+//! command that reaches them from the right namespace.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, Result};
+
+use super::netns::{self, Netns};
+use super::proc::{check_interrupt, pause, run_bounded, Server};
+use crate::qemu::BOARD;
+
+/// The host side of the TAP, as host-sim and the firmware expect it.
+const TAP_HOST_CIDR: &str = "192.168.69.100/24";
+/// The MAC the firmware programs into its LAN9118 (QEMU is told the same).
+const DEVICE_MAC: &str = "02:00:00:00:00:01";
+
+/// The release binaries the bench runs.
+pub struct Bins {
+    /// `host-sim`.
+    pub host_sim: PathBuf,
+    /// `echo-client`.
+    pub echo_client: PathBuf,
+    /// `kernel-echo`.
+    pub kernel_echo: PathBuf,
+}
+
+/// A running server and where the client runs to reach it.
+pub struct Target {
+    /// Name in tables and progress lines.
+    pub label: &'static str,
+    /// Server address, as seen from the client's namespace.
+    addr: &'static str,
+    /// `--mode` for the client.
+    mode: &'static str,
+    // Field order is drop order: the server stops before its namespaces go.
+    server: Server,
+    /// The client runs in `namespaces[client]`.
+    client: usize,
+    namespaces: Vec<Netns>,
+}
+
+impl Target {
+    /// host-sim in namespace `echo-bench-sim`, where it creates `tap0`
+    /// (192.168.69.100/24 on the host side); the client runs beside it.
+    pub fn host_sim(bins: &Bins, mode: &'static str, extra: &[String], logs: &Path) -> Result<Self> {
+        let ns = Netns::create("echo-bench-sim")?;
+        let mut cmd = ns.exec(&bins.host_sim);
+        cmd.args(["--mode", mode, "--tap", "tap0", "--host-ip", TAP_HOST_CIDR]).args(extra);
+        // At info, host-sim logs every chunk it echoes: that would be what we measure.
+        cmd.env("RUST_LOG", "warn");
+        let server = Server::spawn("host-sim", &mut cmd, &logs.join("host-sim.log"))?;
+        Ok(Target { label: "host-sim", addr: "192.168.69.1:12345", mode, server, client: 0, namespaces: vec![ns] })
+    }
+
+    /// kernel-echo in `echo-bench-k1` on 10.99.0.1, the client in
+    /// `echo-bench-k2` on 10.99.0.2, joined by a veth pair.
+    pub fn kernel(bins: &Bins, mode: &'static str, logs: &Path) -> Result<Self> {
+        let k1 = Netns::create("echo-bench-k1")?;
+        let k2 = Netns::create("echo-bench-k2")?;
+        netns::veth(&k1, "10.99.0.1/24", &k2, "10.99.0.2/24")?;
+        let mut cmd = k1.exec(&bins.kernel_echo);
+        cmd.args(["--listen", "10.99.0.1:12345", "--mode", mode]);
+        let server = Server::spawn("kernel-echo", &mut cmd, &logs.join("kernel-echo.log"))?;
+        Ok(Target { label: "kernel", addr: "10.99.0.1:12345", mode, server, client: 1, namespaces: vec![k1, k2] })
+    }
+
+    /// The firmware `elf` in QEMU, its LAN9118 on `tap0` in `echo-bench-qemu`.
+    /// The firmware stamps its echoes.
+    pub fn qemu(elf: &Path, logs: &Path) -> Result<Self> {
+        let ns = Netns::create("echo-bench-qemu")?;
+        netns::tap(&ns, "tap0", TAP_HOST_CIDR)?;
+        let qemu = std::env::var_os("QEMU_SYSTEM_ARM").unwrap_or_else(|| "qemu-system-arm".into());
+        let mut cmd = ns.exec(qemu);
+        cmd.args(["-M", BOARD, "-nographic", "-semihosting-config", "enable=on,target=native", "-kernel"])
+            .arg(elf)
+            .arg("-nic")
+            .arg(format!("tap,ifname=tap0,script=no,downscript=no,model=lan9118,mac={DEVICE_MAC}"));
+        // Its stdout is the binary defmt log: only QEMU's own messages are kept.
+        let server = Server::spawn("QEMU", &mut cmd, &logs.join("qemu.log"))?;
+        Ok(Target { label: "QEMU", addr: "192.168.69.1:12345", mode: "stamp", server, client: 0, namespaces: vec![ns] })
+    }
+
+    /// `echo-client bench` against this target, from the client's namespace,
+    /// reporting JSON.
+    pub fn client(&self, bins: &Bins) -> Command {
+        let mut c = self.namespaces[self.client].exec(&bins.echo_client);
+        c.args(["bench", self.addr, "--mode", self.mode, "--json", "--reply-timeout", "5"]);
+        // Phases end on time, not on these caps.
+        c.args(["--max-pings", "1000000000"]);
+        c
+    }
+
+    /// Waits until one connect–echo–close cycle succeeds, or `timeout` passes.
+    pub fn wait_ready(&mut self, bins: &Bins, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            self.server.ensure_alive()?;
+            let mut probe = self.client(bins);
+            probe.args(["--phases", "setup", "--duration", "0.01", "--max-setups", "1", "--connect-timeout", "1"]);
+            let err = match run_bounded(&mut probe, Duration::from_secs(15), || {}) {
+                Ok(_) => return Ok(()),
+                Err(e) => e,
+            };
+            check_interrupt()?;
+            if Instant::now() >= deadline {
+                return Err(anyhow!(
+                    "{} at {} did not answer within {} s: {err:#}\n{}",
+                    self.label,
+                    self.addr,
+                    timeout.as_secs(),
+                    self.server.log_tail()
+                ));
+            }
+            pause(Duration::from_millis(200))?;
+        }
+    }
+
+    /// The server process (for /proc figures).
+    pub fn server_pid(&self) -> u32 {
+        self.server.pid()
+    }
+
+    /// Fails, with the server's log, if the server has exited.
+    pub fn ensure_alive(&mut self) -> Result<()> {
+        self.server.ensure_alive()
+    }
+
+    /// The end of the server's log, for error messages.
+    pub fn log_tail(&self) -> String {
+        self.server.log_tail()
+    }
+}
