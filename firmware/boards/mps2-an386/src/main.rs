@@ -1,1 +1,30 @@
-fn main() {}
+//! The echo firmware on the Arm MPS2 with the AN386 image (Cortex-M4 at
+//! 25 MHz, LAN9118 Ethernet), as QEMU's `mps2-an386` machine models it.
+//!
+//! Only board matters live here: start-up, the clock, the Ethernet wiring,
+//! memory placement. The echo service is `echo-core`. Logs are defmt frames
+//! over semihosting (QEMU's stdout); `cargo xtask qemu` decodes them.
+#![cfg_attr(target_os = "none", no_std, no_main)]
+
+#[cfg(target_os = "none")]
+mod clock;
+#[cfg(target_os = "none")]
+mod fault;
+#[cfg(target_os = "none")]
+mod firmware;
+#[cfg(target_os = "none")]
+mod net;
+
+// The defmt transport: frames go to the host's stdout over semihosting.
+#[cfg(target_os = "none")]
+use defmt_semihosting as _;
+
+/// On the host there is nothing to run: say how to build the real thing.
+#[cfg(not(target_os = "none"))]
+fn main() {
+    eprintln!(
+        "mps2-an386 is firmware: build it with `--target thumbv7em-none-eabihf`, \
+         or boot it in QEMU with `cargo xtask qemu`"
+    );
+    std::process::exit(2);
+}
