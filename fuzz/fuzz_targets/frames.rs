@@ -7,12 +7,16 @@
 
 use echo_core::smoltcp::time::Duration;
 use echo_core::Mode;
-use echo_sim::World;
+use echo_sim::{Memory, World, WorldConfig};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let mode = if data.first().is_some_and(|b| b & 1 == 1) { Mode::Raw } else { Mode::Stamp };
-    let mut w = World::with_mode(mode);
+    // Borrowed, not leaked: libFuzzer runs this millions of times.
+    let config = WorldConfig::with_mode(mode);
+    let mut memory = Memory::new(&config);
+    let mut sockets = Memory::socket_table(&config);
+    let mut w = World::in_memory(config, &mut memory, &mut sockets);
     let c = w.client.connect(12345);
     w.client.send(c, b"fuzz");
     let mut rest = data.get(1..).unwrap_or_default();

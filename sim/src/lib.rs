@@ -8,4 +8,4 @@ pub mod stamped;
 pub mod world;
 
 pub use link::{Faults, LinkEnd};
-pub use world::{Client, ConnId, World, WorldConfig};
+pub use world::{Client, ConnId, Memory, World, WorldConfig};

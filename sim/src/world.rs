@@ -201,10 +201,42 @@ impl Client {
     }
 }
 
+/// Every buffer the server runs in, owned: lets a world borrow its memory
+/// instead of leaking it (the fuzz target builds thousands of worlds).
+pub struct Memory {
+    slots: Vec<Slot>,
+    rx: Vec<u8>,
+    tx: Vec<u8>,
+    dhcp: Vec<u8>,
+    udp: [Vec<udp::PacketMetadata>; 4],
+    udp_bytes: [Vec<u8>; 4],
+}
+
+impl Memory {
+    /// Buffers sized for `config`.
+    pub fn new(config: &WorldConfig) -> Self {
+        let n = config.slots;
+        let meta = |k| vec![udp::PacketMetadata::EMPTY; k];
+        Memory {
+            slots: vec![Slot::EMPTY; n],
+            rx: vec![0; n * config.server_rx],
+            tx: vec![0; n * config.server_tx],
+            dhcp: vec![0; 1500],
+            udp: [meta(8), meta(8), meta(2), meta(2)],
+            udp_bytes: [vec![0; 8 * 1024], vec![0; 8 * 1100], vec![0; 256], vec![0; 256]],
+        }
+    }
+
+    /// An empty socket table for `config`, to pass beside the memory.
+    pub fn socket_table<'a>(config: &WorldConfig) -> Vec<SocketStorage<'a>> {
+        (0..Storage::sockets_needed(config.slots)).map(|_| SocketStorage::EMPTY).collect()
+    }
+}
+
 /// Server, client and the clock.
-pub struct World {
+pub struct World<'a> {
     /// The system under test.
-    pub server: EchoServer<'static>,
+    pub server: EchoServer<'a>,
     /// The server's end of the link.
     pub server_link: LinkEnd,
     /// The client stack.
@@ -213,33 +245,40 @@ pub struct World {
     pub now: Instant,
 }
 
-impl World {
-    /// Builds a world; the server's wall clock reads [`START_UNIX_MS`] at t=0.
+impl World<'static> {
+    /// Builds a world in leaked memory (as a board's statics); the server's
+    /// wall clock reads [`START_UNIX_MS`] at t=0 unless SNTP is configured.
     pub fn new(config: WorldConfig) -> Self {
+        let memory = Box::leak(Box::new(Memory::new(&config)));
+        let sockets = Vec::leak(Memory::socket_table(&config));
+        World::in_memory(config, memory, sockets)
+    }
+
+    /// The default world in `mode`.
+    pub fn with_mode(mode: Mode) -> Self {
+        Self::new(WorldConfig::with_mode(mode))
+    }
+}
+
+impl<'a> World<'a> {
+    /// Builds a world in borrowed memory.
+    pub fn in_memory(config: WorldConfig, memory: &'a mut Memory, sockets: &'a mut [SocketStorage<'a>]) -> Self {
         let (mut server_link, client_link) = pair(config.mtu);
         let now = Instant::ZERO;
-        let n = config.slots;
-        let storage = Storage {
-            sockets: Vec::leak((0..Storage::sockets_needed(n)).map(|_| SocketStorage::EMPTY).collect()),
-            slots: Vec::leak(vec![Slot::EMPTY; n]),
-            rx: Vec::leak(vec![0; n * config.server_rx]),
-            tx: Vec::leak(vec![0; n * config.server_tx]),
-        };
+        let Memory { slots, rx, tx, dhcp, udp: meta, udp_bytes } = memory;
+        let storage = Storage { sockets, slots, rx, tx };
         let mut server = EchoServer::new(&NetConfig::DEFAULT, &config.echo, &mut server_link, now, storage)
             .expect("world configuration is valid");
+        let [echo_rx_meta, echo_tx_meta, sntp_rx_meta, sntp_tx_meta] = meta;
+        let [echo_rx, echo_tx, sntp_rx, sntp_tx] = udp_bytes;
         if let Some(fallback) = config.dhcp_fallback {
-            server.enable_dhcp(now, Vec::leak(vec![0; 1500]), fallback).expect("DHCP storage is valid");
+            server.enable_dhcp(now, dhcp, fallback).expect("DHCP storage is valid");
         }
         match config.sntp_server {
             Some(ntp) => server
                 .enable_sntp(
                     now,
-                    UdpStorage {
-                        rx_meta: Vec::leak(vec![udp::PacketMetadata::EMPTY; 2]),
-                        rx: Vec::leak(vec![0; 256]),
-                        tx_meta: Vec::leak(vec![udp::PacketMetadata::EMPTY; 2]),
-                        tx: Vec::leak(vec![0; 256]),
-                    },
+                    UdpStorage { rx_meta: sntp_rx_meta, rx: sntp_rx, tx_meta: sntp_tx_meta, tx: sntp_tx },
                     Some(ntp),
                     Duration::from_secs(60),
                 )
@@ -247,20 +286,10 @@ impl World {
             None => server.set_unix_time(now, START_UNIX_MS),
         }
         server
-            .enable_udp(UdpStorage {
-                rx_meta: Vec::leak(vec![udp::PacketMetadata::EMPTY; 8]),
-                rx: Vec::leak(vec![0; 8 * 1024]),
-                tx_meta: Vec::leak(vec![udp::PacketMetadata::EMPTY; 8]),
-                tx: Vec::leak(vec![0; 8 * 1100]),
-            })
+            .enable_udp(UdpStorage { rx_meta: echo_rx_meta, rx: echo_rx, tx_meta: echo_tx_meta, tx: echo_tx })
             .expect("UDP storage is valid");
         let client = Client::new(client_link, now, config.client_buf);
         World { server, server_link, client, now }
-    }
-
-    /// The default world in `mode`.
-    pub fn with_mode(mode: Mode) -> Self {
-        Self::new(WorldConfig::with_mode(mode))
     }
 
     /// Server counters.
@@ -288,7 +317,7 @@ impl World {
     }
 
     /// Steps until `done` holds or `limit` of virtual time passes; returns whether it held.
-    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut World) -> bool) -> bool {
+    pub fn run_until(&mut self, limit: Duration, mut done: impl FnMut(&mut World<'a>) -> bool) -> bool {
         let end = self.now + limit;
         while self.now < end {
             if done(self) {

@@ -68,7 +68,7 @@ fn the_sixth_ipv6_connection_is_refused_too() {
     assert_eq!(w.stats().refused, 1);
 }
 
-fn udp_roundtrip(server: IpAddress, data: &[u8]) -> (Vec<u8>, World) {
+fn udp_roundtrip(server: IpAddress, data: &[u8]) -> (Vec<u8>, World<'static>) {
     let mut w = World::with_mode(Mode::Stamp);
     let h = w.client.udp_socket(50_000);
     w.client.send_datagram(h, IpEndpoint::new(server, PORT), data);
