@@ -3,7 +3,7 @@
 
 #[cfg(feature = "udp")]
 use smoltcp::iface::SocketHandle;
-use smoltcp::iface::{Config, Interface, SocketSet};
+use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
 use smoltcp::phy::Device;
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
@@ -190,8 +190,9 @@ impl<'a> EchoServer<'a> {
         }
         self.service_network(now);
         self.service(now);
-        // Send the replies now rather than on the next wake-up.
-        self.iface.poll_egress(now, &mut watch, &mut self.sockets);
+        // Send the replies now rather than on the next wake-up. Each call sends
+        // at most one packet per socket: repeat until nothing is left to send.
+        while self.iface.poll_egress(now, &mut watch, &mut self.sockets) == PollResult::SocketStateChanged {}
         self.next_wake(now)
     }
 
