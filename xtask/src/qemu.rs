@@ -31,7 +31,7 @@ pub struct Args {
     /// with host side 192.168.69.100/24 when missing.
     #[arg(long, default_value = DEFAULT_TAP, value_name = "NAME")]
     pub tap: String,
-    /// Build with the dev profile instead of release.
+    /// Build with the dev profile instead of `firmware` (size-optimised release).
     #[arg(long)]
     pub debug: bool,
     /// Boot this ELF instead of building the firmware.
@@ -60,12 +60,12 @@ fn build(debug: bool) -> Result<PathBuf> {
     let mut c = cargo();
     c.args(["build", "-p", BOARD, "--target", THUMB]);
     if !debug {
-        c.arg("--release");
+        c.args(["--profile", "firmware"]);
     }
     sh(&mut c)?;
     // Same rule as cargo's: CARGO_TARGET_DIR, relative to the workspace, or target/.
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), |d| root().join(d));
-    let elf = target.join(THUMB).join(if debug { "debug" } else { "release" }).join(BOARD);
+    let elf = target.join(THUMB).join(if debug { "debug" } else { "firmware" }).join(BOARD);
     if !elf.is_file() {
         bail!("the build succeeded but {} is not there", elf.display());
     }

@@ -92,7 +92,7 @@ pub fn run(args: Args) -> Result<()> {
             }
             pass(sh(c.args(["--", "-D", "warnings"])))
         });
-        stage("firmware images (release)", &mut || pass(build_boards()));
+        stage("firmware images (profile firmware)", &mut || pass(build_boards()));
     }
     stage("unit and in-process tests", &mut || pass(sh(cargo().args(["test", "--workspace"]))));
     stage("system tests (root, network namespaces, TAP, QEMU)", &mut || {
@@ -173,7 +173,7 @@ fn pass(r: Result<()>) -> Result<Outcome> {
 
 fn build_boards() -> Result<()> {
     let mut c = cargo();
-    c.args(["build", "--release", "--target", THUMB]);
+    c.args(["build", "--profile", "firmware", "--target", THUMB]);
     for b in BOARDS {
         c.args(["-p", b]);
     }
@@ -190,7 +190,7 @@ fn system_tests(with_firmware: bool) -> Result<()> {
         .env("HOST_SIM_BIN", target.join("debug/host-sim"))
         .env("ECHO_CLIENT_BIN", target.join("debug/echo-client"));
     if with_firmware {
-        c.env("MPS2_ELF", target.join(THUMB).join("release/mps2-an386"));
+        c.env("MPS2_ELF", target.join(THUMB).join("firmware/mps2-an386"));
     }
     sh(&mut c)
 }

@@ -1,0 +1,58 @@
+//! Where the memory lives and how big it is. Everything is a static in SRAM
+//! (reachable by the Ethernet DMA; see memory.x) that starts zeroed or is
+//! filled at run time, so it lands in `.bss` and costs no flash.
+
+use echo_core::smoltcp::iface::SocketStorage;
+use echo_core::{Slot, Storage, DEFAULT_BACKLOG};
+use static_cell::{ConstStaticCell, StaticCell};
+use stm32_eth::dma::{RxRingEntry, TxRingEntry};
+
+/// Simultaneous connections: the tutorial's backlog.
+pub const CONNECTIONS: usize = DEFAULT_BACKLOG;
+/// TCP receive buffer per connection: the advertised window.
+pub const RX_PER_CONNECTION: usize = 4096;
+/// TCP transmit buffer per connection: room for a few stamped 1 KiB chunks.
+pub const TX_PER_CONNECTION: usize = 4096;
+/// Receive DMA descriptors, one 1522-byte frame each.
+pub const RX_DESCRIPTORS: usize = 4;
+/// Transmit DMA descriptors, one 1522-byte frame each.
+pub const TX_DESCRIPTORS: usize = 4;
+
+const SOCKETS: usize = Storage::sockets_needed(CONNECTIONS);
+
+static RX_RING: ConstStaticCell<[RxRingEntry; RX_DESCRIPTORS]> =
+    ConstStaticCell::new([RxRingEntry::INIT; RX_DESCRIPTORS]);
+static TX_RING: ConstStaticCell<[TxRingEntry; TX_DESCRIPTORS]> =
+    ConstStaticCell::new([TxRingEntry::INIT; TX_DESCRIPTORS]);
+// SocketStorage::EMPTY is not all zeroes: as a constant initialiser it
+// would be copied from flash (.data); filled at run time it stays in .bss.
+static SOCKET_TABLE: StaticCell<[SocketStorage<'static>; SOCKETS]> = StaticCell::new();
+static SLOTS: ConstStaticCell<[Slot; CONNECTIONS]> = ConstStaticCell::new([Slot::EMPTY; CONNECTIONS]);
+static RX: ConstStaticCell<[u8; CONNECTIONS * RX_PER_CONNECTION]> =
+    ConstStaticCell::new([0; CONNECTIONS * RX_PER_CONNECTION]);
+static TX: ConstStaticCell<[u8; CONNECTIONS * TX_PER_CONNECTION]> =
+    ConstStaticCell::new([0; CONNECTIONS * TX_PER_CONNECTION]);
+
+/// All of the firmware's long-lived memory.
+pub struct Memory {
+    /// Receive descriptors and frame buffers for the Ethernet DMA.
+    pub rx_ring: &'static mut [RxRingEntry],
+    /// Transmit descriptors and frame buffers for the Ethernet DMA.
+    pub tx_ring: &'static mut [TxRingEntry],
+    /// Sockets, slots and TCP buffers for the echo server.
+    pub server: Storage<'static>,
+}
+
+/// Hands out the statics. Called once at start-up (a second call panics).
+pub fn take() -> Memory {
+    Memory {
+        rx_ring: RX_RING.take(),
+        tx_ring: TX_RING.take(),
+        server: Storage {
+            sockets: SOCKET_TABLE.init([SocketStorage::EMPTY; SOCKETS]),
+            slots: SLOTS.take(),
+            rx: RX.take(),
+            tx: TX.take(),
+        },
+    }
+}
