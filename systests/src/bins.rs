@@ -12,10 +12,7 @@ use std::time::SystemTime;
 
 /// The workspace root.
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("systests is inside the workspace")
-        .to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("systests is inside the workspace").to_path_buf()
 }
 
 /// The `host-sim` binary.
@@ -30,9 +27,7 @@ pub fn echo_client() -> io::Result<PathBuf> {
 
 /// The mps2-an386 firmware ELF, if `MPS2_ELF` names one.
 pub fn mps2_elf() -> Option<PathBuf> {
-    std::env::var_os("MPS2_ELF")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+    std::env::var_os("MPS2_ELF").filter(|v| !v.is_empty()).map(PathBuf::from)
 }
 
 /// The Python 3 port of the tutorial's client.
@@ -48,10 +43,7 @@ fn find(var: &str, name: &str, sources: &[&str]) -> io::Result<PathBuf> {
         return if path.is_file() {
             Ok(path)
         } else {
-            Err(io::Error::new(
-                io::ErrorKind::NotFound,
-                format!("{var}={} does not exist", path.display()),
-            ))
+            Err(io::Error::new(io::ErrorKind::NotFound, format!("{var}={} does not exist", path.display())))
         };
     }
     let root = workspace_root();
@@ -70,24 +62,15 @@ fn find(var: &str, name: &str, sources: &[&str]) -> io::Result<PathBuf> {
             format!("{name} not found: run `cargo xtask test`, or `cargo build -p {name}`, or set {var}"),
         ));
     };
-    let newest_source = sources
-        .iter()
-        .filter_map(|s| newest_in(&root.join(s)))
-        .max();
+    let newest_source = sources.iter().filter_map(|s| newest_in(&root.join(s))).max();
     if newest_source.is_some_and(|src| src > built) {
-        eprintln!(
-            "warning: {} is older than its sources; rebuild it (`cargo build -p {name}`)",
-            path.display()
-        );
+        eprintln!("warning: {} is older than its sources; rebuild it (`cargo build -p {name}`)", path.display());
     }
     Ok(path)
 }
 
 fn modified(path: &Path) -> Option<SystemTime> {
-    path.metadata()
-        .ok()
-        .filter(|m| m.is_file())
-        .and_then(|m| m.modified().ok())
+    path.metadata().ok().filter(|m| m.is_file()).and_then(|m| m.modified().ok())
 }
 
 /// The newest modification time of any file below `dir`.
@@ -95,11 +78,7 @@ fn newest_in(dir: &Path) -> Option<SystemTime> {
     let mut newest = None;
     for entry in std::fs::read_dir(dir).ok()?.flatten() {
         let path = entry.path();
-        let time = if path.is_dir() {
-            newest_in(&path)
-        } else {
-            modified(&path)
-        };
+        let time = if path.is_dir() { newest_in(&path) } else { modified(&path) };
         newest = newest.max(time);
     }
     newest

@@ -4,27 +4,26 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::stamp::{check_reply, STAMP_LEN};
+use crate::stamp::{check_reply, parse_stamp, STAMP_LEN};
 use crate::Mode;
 
 /// Sends `payload` and checks that exactly its echo comes back: the same
 /// bytes, stamped with the current time in stamp mode. Reads only the reply's
 /// length, so a later read sees anything extra.
 pub fn round_trip(stream: &mut TcpStream, mode: Mode, payload: &[u8]) -> Result<(), String> {
-    stream
-        .write_all(payload)
-        .map_err(|e| format!("send {:?}: {e}", String::from_utf8_lossy(payload)))?;
+    stream.write_all(payload).map_err(|e| format!("send {:?}: {e}", String::from_utf8_lossy(payload)))?;
     expect_echo(stream, mode, payload)
 }
 
 /// Reads one reply to `payload` (sent earlier) and checks it; see [`round_trip`].
 pub fn expect_echo(stream: &mut TcpStream, mode: Mode, payload: &[u8]) -> Result<(), String> {
-    let overhead = if mode == Mode::Stamp { STAMP_LEN } else { 0 };
+    let overhead = if mode == Mode::Raw { 0 } else { STAMP_LEN };
     let mut reply = vec![0; overhead + payload.len()];
     read_exact_reporting(stream, &mut reply)
         .map_err(|e| format!("reply to {:?}: {e}", String::from_utf8_lossy(payload)))?;
     match mode {
-        Mode::Stamp => check_reply(&reply, payload),
+        // In line mode `payload` must be one newline-terminated line.
+        Mode::Stamp | Mode::Line => check_reply(&reply, payload),
         Mode::Raw if reply == payload => Ok(()),
         Mode::Raw => Err(format!(
             "raw echo {:?}, expected {:?}",
@@ -32,6 +31,26 @@ pub fn expect_echo(stream: &mut TcpStream, mode: Mode, payload: &[u8]) -> Result
             String::from_utf8_lossy(payload)
         )),
     }
+}
+
+/// Sends `payload` (stamp mode) and returns the time in the reply's stamp,
+/// after checking the reply is exactly a stamp and `payload`. Unlike
+/// [`round_trip`] it does not require the host's time: for a server whose
+/// clock comes from elsewhere (SNTP).
+pub fn stamp_of_reply(stream: &mut TcpStream, payload: &[u8]) -> Result<i64, String> {
+    stream.write_all(payload).map_err(|e| format!("send {:?}: {e}", String::from_utf8_lossy(payload)))?;
+    let mut reply = vec![0; STAMP_LEN + payload.len()];
+    read_exact_reporting(stream, &mut reply)
+        .map_err(|e| format!("reply to {:?}: {e}", String::from_utf8_lossy(payload)))?;
+    let (time, rest) = parse_stamp(&reply)?;
+    if rest != payload {
+        return Err(format!(
+            "reply payload {:?}, expected {:?}",
+            String::from_utf8_lossy(rest),
+            String::from_utf8_lossy(payload)
+        ));
+    }
+    Ok(time)
 }
 
 /// Reads until the server's FIN, giving up after `limit` in total.
@@ -52,12 +71,7 @@ pub fn read_to_eof(stream: &mut TcpStream, limit: Duration) -> io::Result<Vec<u8
             Ok(0) => return Ok(data),
             Ok(n) => data.extend_from_slice(&buf[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(io::Error::new(
-                    e.kind(),
-                    format!("{e} (after {} bytes)", data.len()),
-                ))
-            }
+            Err(e) => return Err(io::Error::new(e.kind(), format!("{e} (after {} bytes)", data.len()))),
         }
     }
 }
@@ -68,21 +82,11 @@ fn read_exact_reporting(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(), St
     while got < buf.len() {
         match stream.read(&mut buf[got..]) {
             Ok(0) => {
-                return Err(format!(
-                    "connection closed after {got} of {} bytes: {:?}",
-                    buf.len(),
-                    lossy(&buf[..got])
-                ))
+                return Err(format!("connection closed after {got} of {} bytes: {:?}", buf.len(), lossy(&buf[..got])))
             }
             Ok(n) => got += n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => {
-                return Err(format!(
-                    "{e} after {got} of {} bytes: {:?}",
-                    buf.len(),
-                    lossy(&buf[..got])
-                ))
-            }
+            Err(e) => return Err(format!("{e} after {got} of {} bytes: {:?}", buf.len(), lossy(&buf[..got]))),
         }
     }
     Ok(())

@@ -25,20 +25,30 @@
 //!
 //! Each target's output goes to `$TMPDIR/echo-systests/<namespace>-<target>.log`;
 //! it is printed when a test fails, and kept if `SYSTESTS_KEEP_LOGS` is set.
+//!
+//! `tests/dhcp_ntp.rs` also runs real servers inside the namespace, on the
+//! TAP's host side ([`dnsmasq`], [`chrony`], under `faketime` for a clock the
+//! host does not have): Debian packages `dnsmasq chrony faketime`. Their
+//! files live in `$TMPDIR/echo-systests/<namespace>-<server>/` ([`daemon`]).
 
 #![warn(missing_docs)]
 
 pub mod bins;
+pub mod chrony;
 pub mod client;
+pub mod daemon;
+pub mod dnsmasq;
 pub mod netns;
 pub mod process;
+pub mod sntp;
 pub mod stamp;
 pub mod target;
+pub mod udp;
 
 pub use netns::Netns;
 pub use target::{Mode, Running, Target};
 
-use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 
 /// The device's address (host-sim or firmware).
 pub const DEVICE_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 69, 1);
@@ -48,6 +58,12 @@ pub const PORT: u16 = 12345;
 pub const SERVER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(DEVICE_IP, PORT));
 /// The host side of the TAP, with its prefix length.
 pub const HOST_CIDR: &str = "192.168.69.100/24";
+/// The host side of the TAP (where test DHCP and NTP servers listen).
+pub const HOST_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 69, 100);
+/// The device's IPv6 address (host-sim's default `--ip6`).
+pub const DEVICE_IP6: Ipv6Addr = Ipv6Addr::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1);
+/// Where the echo server listens over IPv6.
+pub const SERVER6: SocketAddr = SocketAddr::V6(SocketAddrV6::new(DEVICE_IP6, PORT, 0, 0));
 /// The device's MAC address.
 pub const DEVICE_MAC: &str = "02:00:00:00:00:01";
 /// Name of the TAP inside each test namespace.

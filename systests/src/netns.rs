@@ -11,6 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::process::output_checked;
+use crate::{HOST_CIDR, TAP};
 
 /// Prefix of every namespace the tests create: `echo-test-<pid>-<n>`.
 const PREFIX: &str = "echo-test-";
@@ -39,11 +40,7 @@ impl Netns {
             ));
         }
         remove_stale();
-        let name = format!(
-            "{PREFIX}{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        );
+        let name = format!("{PREFIX}{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
         output_checked(Command::new("ip").args(["netns", "add", &name]))?;
         // From here on, Drop removes it whatever happens.
         let ns = Netns { name };
@@ -68,6 +65,17 @@ impl Netns {
         output_checked(Command::new("ip").args(["-n", &self.name]).args(args))
     }
 
+    /// Creates [`TAP`] with the host side [`HOST_CIDR`], up, as a user
+    /// would by hand. A target started afterwards (QEMU, or host-sim, which
+    /// then uses it as it is) attaches to it; servers that must bind to the
+    /// TAP before the target starts (dnsmasq) need this.
+    pub fn add_tap(&self) -> io::Result<()> {
+        self.ip(&["tuntap", "add", "dev", TAP, "mode", "tap"])?;
+        self.ip(&["addr", "add", HOST_CIDR, "dev", TAP])?;
+        self.ip(&["link", "set", TAP, "up"])?;
+        Ok(())
+    }
+
     /// Runs `f` on a thread that has entered the namespace (setns(2) is
     /// per-thread), so std sockets created in `f` live in the namespace.
     /// Sockets keep their namespace, so they may be used from any thread
@@ -83,9 +91,7 @@ impl Netns {
                 }
                 Ok(f())
             });
-            worker
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         })
     }
 
@@ -97,11 +103,7 @@ impl Netns {
     /// Pids of the processes running inside the namespace.
     pub fn pids(&self) -> Vec<i32> {
         output_checked(Command::new("ip").args(["netns", "pids", &self.name]))
-            .map(|out| {
-                out.split_whitespace()
-                    .filter_map(|p| p.parse().ok())
-                    .collect()
-            })
+            .map(|out| out.split_whitespace().filter_map(|p| p.parse().ok()).collect())
             .unwrap_or_default()
     }
 }
@@ -118,10 +120,7 @@ impl Drop for Netns {
         }
         kill_all(&self.pids(), libc::SIGKILL);
         if let Err(e) = output_checked(Command::new("ip").args(["netns", "del", &self.name])) {
-            eprintln!(
-                "warning: cannot remove network namespace {}: {e}",
-                self.name
-            );
+            eprintln!("warning: cannot remove network namespace {}: {e}", self.name);
         }
     }
 }
@@ -140,10 +139,7 @@ fn remove_stale() {
     };
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = name
-            .strip_prefix(PREFIX)
-            .and_then(|rest| rest.split('-').next())
-        else {
+        let Some(pid) = name.strip_prefix(PREFIX).and_then(|rest| rest.split('-').next()) else {
             continue;
         };
         if pid.parse::<u32>().is_ok() && !std::path::Path::new(&format!("/proc/{pid}")).exists() {

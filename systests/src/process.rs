@@ -37,15 +37,8 @@ pub fn wait_timeout(child: &mut Child, timeout: Duration) -> io::Result<Option<E
 /// stderr. If it has not exited after `timeout` it is killed and the result
 /// is a `TimedOut` error showing what it printed so far.
 pub fn run_piped(cmd: &mut Command, input: &[u8], timeout: Duration) -> io::Result<Output> {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let mut stdin = child
-        .stdin
-        .take()
-        .ok_or_else(|| io::Error::other("no stdin pipe"))?;
+    let mut child = cmd.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn()?;
+    let mut stdin = child.stdin.take().ok_or_else(|| io::Error::other("no stdin pipe"))?;
     let input = input.to_vec();
     // A child that stops reading early closes the pipe: not our failure.
     let writer = thread::spawn(move || {
@@ -70,11 +63,7 @@ pub fn run_piped(cmd: &mut Command, input: &[u8], timeout: Duration) -> io::Resu
         }
     };
     let _ = writer.join();
-    Ok(Output {
-        status,
-        stdout: join(stdout),
-        stderr: join(stderr),
-    })
+    Ok(Output { status, stdout: join(stdout), stderr: join(stderr) })
 }
 
 fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Vec<u8>> {

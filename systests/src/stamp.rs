@@ -14,9 +14,7 @@ pub const CHUNK: usize = 1024;
 pub const TOLERANCE_SECS: i64 = 2;
 
 const WEEKDAYS: [&str; 7] = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
+const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /// Parses a 24-byte ctime string into seconds since the Unix epoch, checking
 /// every field, the padding and that the weekday matches the date.
@@ -24,22 +22,11 @@ pub fn parse_ctime(s: &[u8]) -> Result<i64, String> {
     let text = std::str::from_utf8(s).map_err(|_| format!("ctime is not UTF-8: {s:?}"))?;
     let bad = |why: &str| format!("bad ctime {text:?}: {why}");
     let b = text.as_bytes();
-    if b.len() != 24
-        || [3, 7, 10, 19].iter().any(|&i| b[i] != b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
+    if b.len() != 24 || [3, 7, 10, 19].iter().any(|&i| b[i] != b' ') || b[13] != b':' || b[16] != b':' {
         return Err(bad("layout is not `Www Mmm dd hh:mm:ss yyyy`"));
     }
-    let weekday = WEEKDAYS
-        .iter()
-        .position(|w| *w == &text[0..3])
-        .ok_or_else(|| bad("weekday"))?;
-    let month = MONTHS
-        .iter()
-        .position(|m| *m == &text[4..7])
-        .ok_or_else(|| bad("month"))? as i64
-        + 1;
+    let weekday = WEEKDAYS.iter().position(|w| *w == &text[0..3]).ok_or_else(|| bad("weekday"))?;
+    let month = MONTHS.iter().position(|m| *m == &text[4..7]).ok_or_else(|| bad("month"))? as i64 + 1;
     // ctime pads the day with a space, never a zero.
     let day_field = &text[8..10];
     if day_field.starts_with('0') || day_field.ends_with(' ') {
@@ -66,30 +53,21 @@ pub fn parse_ctime(s: &[u8]) -> Result<i64, String> {
 /// Parses `[<ctime>] ` at the start of `reply`: the time and what follows.
 pub fn parse_stamp(reply: &[u8]) -> Result<(i64, &[u8]), String> {
     if reply.len() < STAMP_LEN || reply[0] != b'[' || &reply[25..27] != b"] " {
-        return Err(format!(
-            "no `[<ctime>] ` stamp at the start of {:?}",
-            String::from_utf8_lossy(reply)
-        ));
+        return Err(format!("no `[<ctime>] ` stamp at the start of {:?}", String::from_utf8_lossy(reply)));
     }
     Ok((parse_ctime(&reply[1..25])?, &reply[STAMP_LEN..]))
 }
 
 /// Seconds since the Unix epoch, now.
 pub fn now_unix() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
 }
 
 /// Checks that a stamp's time is within [`TOLERANCE_SECS`] of the host's UTC now.
 pub fn check_recent(stamp: i64) -> Result<(), String> {
     let now = now_unix();
     if (stamp - now).abs() > TOLERANCE_SECS {
-        return Err(format!(
-            "stamp is {}s off the host clock (stamp {stamp}, now {now})",
-            stamp - now
-        ));
+        return Err(format!("stamp is {}s off the host clock (stamp {stamp}, now {now})", stamp - now));
     }
     Ok(())
 }
@@ -115,18 +93,12 @@ pub fn unstamp(stream: &[u8]) -> Result<Vec<u8>, String> {
     let mut rest = stream;
     let mut records = 0;
     while !rest.is_empty() {
-        let (time, after) = parse_stamp(rest).map_err(|e| {
-            format!(
-                "record {records} at byte {}: {e}",
-                stream.len() - rest.len()
-            )
-        })?;
+        let (time, after) =
+            parse_stamp(rest).map_err(|e| format!("record {records} at byte {}: {e}", stream.len() - rest.len()))?;
         check_recent(time)?;
         let len = after.iter().position(|&b| b == b'[').unwrap_or(after.len());
         if len == 0 || len > CHUNK {
-            return Err(format!(
-                "record {records} carries {len} payload bytes (must be 1..={CHUNK})"
-            ));
+            return Err(format!("record {records} carries {len} payload bytes (must be 1..={CHUNK})"));
         }
         payload.extend_from_slice(&after[..len]);
         rest = &after[len..];
@@ -135,10 +107,22 @@ pub fn unstamp(stream: &[u8]) -> Result<Vec<u8>, String> {
     Ok(payload)
 }
 
+/// The UTC calendar year of a Unix time.
+pub fn year_of(unix: i64) -> i64 {
+    let days = unix.div_euclid(86_400);
+    // Start from an estimate and correct it: at most a step either way.
+    let mut year = 1970 + days.div_euclid(365);
+    while days_from_civil(year, 1, 1) > days {
+        year -= 1;
+    }
+    while days_from_civil(year + 1, 1, 1) <= days {
+        year += 1;
+    }
+    year
+}
+
 fn number(s: &str) -> Option<i64> {
-    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| s.parse().ok())
-        .flatten()
+    (!s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())).then(|| s.parse().ok()).flatten()
 }
 
 fn days_in_month(year: i64, month: i64) -> i64 {
@@ -174,6 +158,15 @@ mod tests {
     }
 
     #[test]
+    fn years_of_known_times() {
+        assert_eq!(year_of(0), 1970);
+        assert_eq!(year_of(1_795_536_028), 2026);
+        assert_eq!(year_of(1_830_297_599), 2027); // 2027-12-31 23:59:59
+        assert_eq!(year_of(1_830_297_600), 2028);
+        assert_eq!(year_of(-1), 1969);
+    }
+
+    #[test]
     fn rejects_malformed() {
         for bad in [
             &b"Wed Nov 24 16:00:28 2026"[..], // wrong weekday
@@ -183,11 +176,7 @@ mod tests {
             b"Sun Feb 29 00:00:00 2026", // not a leap year
             b"Tue nov 24 16:00:28 2026",
         ] {
-            assert!(
-                parse_ctime(bad).is_err(),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
+            assert!(parse_ctime(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
         assert!(parse_ctime(b"Wed Nov  4 09:05:01 2026").is_ok());
     }
@@ -204,14 +193,8 @@ mod tests {
         let now = now_unix();
         let stream = format!("{}abc{}de", stamp(now), stamp(now));
         assert_eq!(unstamp(stream.as_bytes()), Ok(b"abcde".to_vec()));
-        assert!(
-            unstamp(format!("{}abc{}", stamp(now), stamp(now)).as_bytes()).is_err(),
-            "empty record"
-        );
-        assert!(
-            unstamp(format!("{}abc", stamp(now - 10)).as_bytes()).is_err(),
-            "stale stamp"
-        );
+        assert!(unstamp(format!("{}abc{}", stamp(now), stamp(now)).as_bytes()).is_err(), "empty record");
+        assert!(unstamp(format!("{}abc", stamp(now - 10)).as_bytes()).is_err(), "stale stamp");
         assert!(check_reply(format!("{}hello", stamp(now)).as_bytes(), b"hello").is_ok());
         assert!(check_reply(format!("{}hello!", stamp(now)).as_bytes(), b"hello").is_err());
     }

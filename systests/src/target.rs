@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::net::{Shutdown, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, ExitStatus, Stdio};
 use std::thread;
@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use crate::client::read_to_eof;
 use crate::process::wait_timeout;
-use crate::{bins, Netns, DEVICE_MAC, HOST_CIDR, SERVER, TAP};
+use crate::{bins, Netns, DEVICE_MAC, SERVER, TAP};
 
 /// Socket timeouts for test clients: generous, but every wait is bounded.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
@@ -23,6 +23,8 @@ pub enum Mode {
     Stamp,
     /// The chunk as is.
     Raw,
+    /// `[<ctime>] <line>` per newline-terminated line (host-sim `--mode line`).
+    Line,
 }
 
 impl Mode {
@@ -30,6 +32,7 @@ impl Mode {
         match self {
             Mode::Stamp => "stamp",
             Mode::Raw => "raw",
+            Mode::Line => "line",
         }
     }
 }
@@ -58,10 +61,7 @@ pub enum Target {
 impl Target {
     /// `host-sim` in `mode` with default arguments.
     pub fn host_sim(mode: Mode) -> Self {
-        Target::HostSim {
-            mode,
-            extra_args: Vec::new(),
-        }
+        Target::HostSim { mode, extra_args: Vec::new() }
     }
 
     /// The QEMU target, if `MPS2_ELF` is set.
@@ -72,9 +72,7 @@ impl Target {
     /// Every available target that serves the tutorial's stamped echo:
     /// host-sim always, QEMU when `MPS2_ELF` is set.
     pub fn stamp_targets() -> Vec<Self> {
-        std::iter::once(Target::host_sim(Mode::Stamp))
-            .chain(Target::qemu_from_env())
-            .collect()
+        std::iter::once(Target::host_sim(Mode::Stamp)).chain(Target::qemu_from_env()).collect()
     }
 
     /// The reply format this target uses.
@@ -101,6 +99,19 @@ impl Target {
     /// Starts the target inside `ns` and waits until the echo port accepts
     /// (and closes cleanly) from inside the namespace.
     pub fn start_in(&self, ns: Netns) -> io::Result<Running> {
+        let mut running = self.spawn_in(ns)?;
+        let patience = match self {
+            Target::HostSim { .. } => Duration::from_secs(10),
+            Target::Qemu { .. } => Duration::from_secs(30),
+        };
+        running.wait_accepting(SERVER, patience)?;
+        Ok(running)
+    }
+
+    /// Starts the target inside `ns` without waiting for it: for targets that
+    /// do not serve at [`SERVER`] at once (DHCP). Follow with
+    /// [`Running::wait_for_log`] or [`Running::wait_accepting`].
+    pub fn spawn_in(&self, ns: Netns) -> io::Result<Running> {
         let dir = std::env::temp_dir().join("echo-systests");
         std::fs::create_dir_all(&dir)?;
         let log = dir.join(format!("{}-{}.log", ns.name(), self.name()));
@@ -109,8 +120,7 @@ impl Target {
         let mut cmd = match self {
             Target::HostSim { mode, extra_args } => {
                 let mut cmd = ns.command(bins::host_sim()?);
-                cmd.args(["--tap", TAP, "--mode", mode.arg()])
-                    .args(extra_args);
+                cmd.args(["--tap", TAP, "--mode", mode.arg()]).args(extra_args);
                 if std::env::var_os("RUST_LOG").is_none() {
                     cmd.env("RUST_LOG", "info");
                 }
@@ -118,42 +128,19 @@ impl Target {
             }
             Target::Qemu { elf } => {
                 // QEMU only opens the TAP; the namespace side is ours to set up.
-                ns.ip(&["tuntap", "add", "dev", TAP, "mode", "tap"])?;
-                ns.ip(&["addr", "add", HOST_CIDR, "dev", TAP])?;
-                ns.ip(&["link", "set", TAP, "up"])?;
-                let qemu =
-                    std::env::var_os("QEMU_SYSTEM_ARM").unwrap_or_else(|| "qemu-system-arm".into());
+                ns.add_tap()?;
+                let qemu = std::env::var_os("QEMU_SYSTEM_ARM").unwrap_or_else(|| "qemu-system-arm".into());
                 let mut cmd = ns.command(qemu);
-                cmd.args([
-                    "-M",
-                    "mps2-an386",
-                    "-nographic",
-                    "-semihosting-config",
-                    "enable=on,target=native",
-                ])
-                .arg("-kernel")
-                .arg(elf)
-                .arg("-nic")
-                .arg(format!(
-                    "tap,ifname={TAP},script=no,downscript=no,model=lan9118,mac={DEVICE_MAC}"
-                ));
+                cmd.args(["-M", "mps2-an386", "-nographic", "-semihosting-config", "enable=on,target=native"])
+                    .arg("-kernel")
+                    .arg(elf)
+                    .arg("-nic")
+                    .arg(format!("tap,ifname={TAP},script=no,downscript=no,model=lan9118,mac={DEVICE_MAC}"));
                 cmd
             }
         };
         let child = cmd.stdin(Stdio::null()).stdout(out).stderr(err).spawn()?;
-        let mut running = Running {
-            child,
-            log,
-            target: self.clone(),
-            ns,
-            exited: None,
-        };
-        let patience = match self {
-            Target::HostSim { .. } => Duration::from_secs(10),
-            Target::Qemu { .. } => Duration::from_secs(30),
-        };
-        running.wait_ready(patience)?;
-        Ok(running)
+        Ok(Running { child, log, target: self.clone(), ns, exited: None })
     }
 }
 
@@ -185,17 +172,51 @@ impl Running {
     /// A client connection from inside the namespace, with read and write
     /// timeouts of [`IO_TIMEOUT`].
     pub fn connect(&self) -> io::Result<TcpStream> {
-        let stream = self.ns.connect(SERVER, IO_TIMEOUT)?;
+        self.connect_to(SERVER)
+    }
+
+    /// Like [`Running::connect`], to another address of the target (IPv6, a
+    /// DHCP lease).
+    pub fn connect_to(&self, addr: SocketAddr) -> io::Result<TcpStream> {
+        let stream = self.ns.connect(addr, IO_TIMEOUT)?;
         stream.set_read_timeout(Some(IO_TIMEOUT))?;
         stream.set_write_timeout(Some(IO_TIMEOUT))?;
         Ok(stream)
     }
 
+    /// Waits up to `patience` for a line of the target's output containing
+    /// `needle`, and returns that line. Fails early if the target exits.
+    pub fn wait_for_log(&mut self, needle: &str, patience: Duration) -> io::Result<String> {
+        let deadline = Instant::now() + patience;
+        loop {
+            if let Some(line) = self.log().lines().find(|l| l.contains(needle)) {
+                return Ok(line.to_string());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                self.exited = Some(status);
+                return Err(io::Error::other(format!(
+                    "{} exited ({status}) before logging {needle:?}; its output:\n{}",
+                    self.target.name(),
+                    self.log()
+                )));
+            }
+            if Instant::now() >= deadline {
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!(
+                        "{} did not log {needle:?} within {patience:?}; its output:\n{}",
+                        self.target.name(),
+                        self.log()
+                    ),
+                ));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Everything the target has printed so far.
     pub fn log(&self) -> String {
-        std::fs::read(&self.log)
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .unwrap_or_default()
+        std::fs::read(&self.log).map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default()
     }
 
     /// Sends SIGTERM and waits up to `patience` for the target to exit;
@@ -222,10 +243,10 @@ impl Running {
         }
     }
 
-    /// Polls until the echo port accepts, then closes that probe connection
-    /// cleanly (half-close, wait for the server's FIN) so its slot is free
-    /// again before the test starts.
-    fn wait_ready(&mut self, patience: Duration) -> io::Result<()> {
+    /// Polls until the echo port at `addr` accepts, then closes that probe
+    /// connection cleanly (half-close, wait for the server's FIN) so its slot
+    /// is free again before the test goes on. Fails early if the target exits.
+    pub fn wait_accepting(&mut self, addr: SocketAddr, patience: Duration) -> io::Result<()> {
         let deadline = Instant::now() + patience;
         let mut last_error = None;
         while Instant::now() < deadline {
@@ -237,7 +258,7 @@ impl Running {
                     self.log()
                 )));
             }
-            match self.ns.connect(SERVER, Duration::from_millis(500)) {
+            match self.ns.connect(addr, Duration::from_millis(500)) {
                 Ok(probe) => return self.close_probe(probe),
                 Err(e) => last_error = Some(e),
             }
@@ -246,7 +267,7 @@ impl Running {
         Err(io::Error::new(
             io::ErrorKind::TimedOut,
             format!(
-                "{} did not accept on {SERVER} within {patience:?} (last error: {last_error:?}); its output:\n{}",
+                "{} did not accept on {addr} within {patience:?} (last error: {last_error:?}); its output:\n{}",
                 self.target.name(),
                 self.log()
             ),
@@ -264,10 +285,7 @@ impl Running {
             ))),
             Err(e) => Err(io::Error::new(
                 e.kind(),
-                format!(
-                    "readiness probe: after our FIN (no data sent): {e}; its output:\n{}",
-                    self.log()
-                ),
+                format!("readiness probe: after our FIN (no data sent): {e}; its output:\n{}", self.log()),
             )),
         }
     }

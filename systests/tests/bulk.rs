@@ -29,9 +29,7 @@ fn pattern(alphabet: &[u8]) -> Vec<u8> {
 fn send_all_then_half_close(target: &Target, data: &[u8]) -> Vec<u8> {
     let name = target.name();
     let server = target.start().unwrap_or_else(|e| panic!("{name}: {e}"));
-    let mut stream = server
-        .connect()
-        .unwrap_or_else(|e| panic!("{name}: connect: {e}"));
+    let mut stream = server.connect().unwrap_or_else(|e| panic!("{name}: connect: {e}"));
     let mut writer = stream.try_clone().expect("clone");
     let data_owned = data.to_vec();
     // Written from another thread while this one reads: the replies must not
@@ -40,12 +38,8 @@ fn send_all_then_half_close(target: &Target, data: &[u8]) -> Vec<u8> {
         writer.write_all(&data_owned)?;
         writer.shutdown(Shutdown::Write)
     });
-    let received =
-        read_to_eof(&mut stream, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    sender
-        .join()
-        .expect("sender thread")
-        .unwrap_or_else(|e| panic!("{name}: send: {e}"));
+    let received = read_to_eof(&mut stream, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    sender.join().expect("sender thread").unwrap_or_else(|e| panic!("{name}: send: {e}"));
     received
 }
 
@@ -65,11 +59,7 @@ fn raw_mode_echoes_64_kib_exactly_then_fin() {
 #[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
 fn stamp_mode_echoes_64_kib_in_stamped_chunks_then_fin() {
     // No `[` in the data: that is how stamps are told from payload.
-    let alphabet: Vec<u8> = (b'0'..=b'9')
-        .chain(b'A'..=b'Z')
-        .chain(b'a'..=b'z')
-        .chain(*b" .,\n")
-        .collect();
+    let alphabet: Vec<u8> = (b'0'..=b'9').chain(b'A'..=b'Z').chain(b'a'..=b'z').chain(*b" .,\n").collect();
     let data = pattern(&alphabet);
     for target in Target::stamp_targets() {
         let name = target.name();

@@ -19,11 +19,7 @@ fn five_are_served_the_sixth_is_refused_until_one_leaves() {
         let server = target.start().unwrap_or_else(|e| panic!("{name}: {e}"));
         let mode = target.mode();
         let mut clients: Vec<TcpStream> = (0..SLOTS)
-            .map(|i| {
-                server
-                    .connect()
-                    .unwrap_or_else(|e| panic!("{name}: client {i} not accepted: {e}"))
-            })
+            .map(|i| server.connect().unwrap_or_else(|e| panic!("{name}: client {i} not accepted: {e}")))
             .collect();
 
         // Interleaved: everyone sends before anyone reads, so all five are
@@ -31,13 +27,11 @@ fn five_are_served_the_sixth_is_refused_until_one_leaves() {
         let exchange = |clients: &mut [TcpStream], round: usize| {
             for (i, c) in clients.iter_mut().enumerate() {
                 let payload = format!("client {i} round {round}");
-                io::Write::write_all(c, payload.as_bytes())
-                    .unwrap_or_else(|e| panic!("{name}: client {i}: {e}"));
+                io::Write::write_all(c, payload.as_bytes()).unwrap_or_else(|e| panic!("{name}: client {i}: {e}"));
             }
             for (i, c) in clients.iter_mut().enumerate() {
                 let payload = format!("client {i} round {round}");
-                expect_echo(c, mode, payload.as_bytes())
-                    .unwrap_or_else(|e| panic!("{name}: client {i}: {e}"));
+                expect_echo(c, mode, payload.as_bytes()).unwrap_or_else(|e| panic!("{name}: client {i}: {e}"));
             }
         };
         exchange(&mut clients, 0);
@@ -51,15 +45,11 @@ fn five_are_served_the_sixth_is_refused_until_one_leaves() {
         drop(clients.remove(0));
         let mut newcomer = connect_within(&server, Duration::from_secs(3))
             .unwrap_or_else(|e| panic!("{name}: no slot freed after a client left: {e}"));
-        round_trip(&mut newcomer, mode, b"newcomer")
-            .unwrap_or_else(|e| panic!("{name}: newcomer: {e}"));
+        round_trip(&mut newcomer, mode, b"newcomer").unwrap_or_else(|e| panic!("{name}: newcomer: {e}"));
         clients.push(newcomer);
         exchange(&mut clients, 3);
         // Full again.
-        expect_refused(
-            &server,
-            "sixth client after the newcomer took the free slot",
-        );
+        expect_refused(&server, "sixth client after the newcomer took the free slot");
     }
 }
 

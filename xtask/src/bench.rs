@@ -33,7 +33,7 @@ const LOCK: &str = "/run/echo-bench.lock";
 /// Command-line arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Runs per target and configuration; tables show the median [default: 5; 3 with --quick]
+    /// Runs per target and configuration; tables show the median [default: 5; 3 with --quick; 1 with --smoke]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     runs: Option<u32>,
     /// Seconds each measurement lasts [default: 5; 1 with --quick or --smoke]
@@ -110,7 +110,7 @@ pub fn run(args: Args) -> Result<()> {
         (_, true) => (3, 1.0),
         _ => (5, 5.0),
     };
-    let runs = if args.smoke { 1 } else { args.runs.unwrap_or(default_runs) };
+    let runs = args.runs.unwrap_or(default_runs);
     let secs = args.duration.unwrap_or(default_secs);
     // Tuning runs and CI must not overwrite the recorded results by accident.
     let out = match (&args.out, args.smoke || args.quick) {
@@ -152,6 +152,7 @@ pub fn run(args: Args) -> Result<()> {
     for t in &mut targets {
         t.wait_ready(&bins, Duration::from_secs(15))?;
     }
+    let load_before = procfs::load_average();
     let idle_rss: Vec<Option<f64>> = targets.iter().map(|t| rss(t.server_pid())).collect();
 
     let mut table = Table::default();
@@ -174,17 +175,7 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
 
-    eprintln!("\n==> idle CPU over 2 s");
-    // Let the last connections close first.
-    pause(Duration::from_secs(1))?;
-    let before: Vec<Option<u64>> = targets.iter().map(|t| procfs::cpu_ticks(t.server_pid())).collect();
-    pause(Duration::from_secs(2))?;
-    let tps = procfs::ticks_per_sec() as f64;
-    let idle_cpu: Vec<Option<f64>> = targets
-        .iter()
-        .zip(&before)
-        .map(|(t, b)| Some((procfs::cpu_ticks(t.server_pid())?.saturating_sub((*b)?)) as f64 / tps / 2.0 * 100.0))
-        .collect();
+    let idle_cpu = idle_cpu(&targets)?;
     for t in &mut targets {
         t.ensure_alive()?;
     }
@@ -212,13 +203,22 @@ pub fn run(args: Args) -> Result<()> {
         let ctx = Context {
             command: command_line(),
             date: procfs::utc_now(),
-            machine: procfs::Machine::probe().to_string(),
+            machine: format!(
+                "{}; load average {load_before} before the runs, {} after",
+                procfs::Machine::probe(),
+                procfs::load_average()
+            ),
             commit: procfs::git_commit(&root()),
             plan: format!(
-                "{runs} run(s) per target, {secs} s per measurement, {} echo, {}-byte writes, streaming with {} connection(s)",
+                "{runs} run(s) per target, {secs} s per measurement, {} echo, {}-byte writes, streaming with {} connection(s){}",
                 mode,
                 args.size,
-                args.conns.iter().map(u16::to_string).collect::<Vec<_>>().join(" and ")
+                args.conns.iter().map(u16::to_string).collect::<Vec<_>>().join(" and "),
+                if args.sim_args.is_empty() {
+                    String::new()
+                } else {
+                    format!("; host-sim given `{}`", args.sim_args.join(" "))
+                }
             ),
         };
         if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -265,6 +265,25 @@ fn measure(
             bail!("{} {}: {e:#}\n{alive}", target.label, config.name())
         }
     }
+}
+
+/// CPU each server uses over 2 s with no client, in % of one CPU.
+fn idle_cpu(targets: &[Target]) -> Result<Vec<Option<f64>>> {
+    const WINDOW: Duration = Duration::from_secs(2);
+    eprintln!("\n==> idle CPU over {} s", WINDOW.as_secs());
+    // Let the last connections close first.
+    pause(Duration::from_secs(1))?;
+    let before: Vec<Option<u64>> = targets.iter().map(|t| procfs::cpu_ticks(t.server_pid())).collect();
+    pause(WINDOW)?;
+    let tps = procfs::ticks_per_sec() as f64;
+    Ok(targets
+        .iter()
+        .zip(before)
+        .map(|(t, b)| {
+            let used = procfs::cpu_ticks(t.server_pid())?.saturating_sub(b?);
+            Some(used as f64 / tps / WINDOW.as_secs_f64() * 100.0)
+        })
+        .collect())
 }
 
 /// The firmware in QEMU: one run of 1-connection streaming, latency and setup.

@@ -193,8 +193,10 @@ fn writer(i: usize, mut sock: TcpStream, c: &Counters, f: &Flags, cfg: &Config) 
         }
     }
     // FIN: the server echoes what is left, then closes.
-    let _ = sock.shutdown(Shutdown::Write);
+    // Flag first: a fast server answers our FIN with its own at once, and the
+    // reader must already know that close is expected.
     c.writer_done.store(true, SeqCst);
+    let _ = sock.shutdown(Shutdown::Write);
     Ok(())
 }
 

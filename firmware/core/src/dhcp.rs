@@ -31,6 +31,7 @@ pub(crate) struct DhcpClient {
     static_gateway: Option<Ipv4Address>,
     fallback_at: Instant,
     pub source: AddressSource,
+    lease: Option<(Ipv4Cidr, Option<Ipv4Address>)>,
 }
 
 impl DhcpClient {
@@ -47,6 +48,7 @@ impl DhcpClient {
             static_gateway,
             fallback_at: now + fallback_after,
             source: AddressSource::Pending,
+            lease: None,
         }
     }
 
@@ -56,18 +58,28 @@ impl DhcpClient {
         let mut ntp = None;
         match sock.poll() {
             Some(dhcpv4::Event::Configured(config)) => {
-                set_ipv4(iface, config.address, config.router);
                 if let Some(packet) = config.packet {
                     ntp = packet
                         .options()
                         .find(|o| o.kind == OPTION_NTP_SERVERS && o.data.len() >= 4)
                         .map(|o| IpAddress::Ipv4(Ipv4Address::new(o.data[0], o.data[1], o.data[2], o.data[3])));
                 }
-                info!(
-                    "DHCP lease {} from {} (router {:?}, NTP {:?})",
-                    config.address, config.server.address, config.router, ntp
-                );
-                self.source = AddressSource::Dhcp(config.address);
+                let lease = (config.address, config.router);
+                if self.lease == Some(lease) {
+                    // smoltcp reports each renewal; nothing changed.
+                    debug!("DHCP lease {} renewed", config.address);
+                } else {
+                    set_ipv4(iface, config.address, config.router);
+                    self.lease = Some(lease);
+                    self.source = AddressSource::Dhcp(config.address);
+                    info!("DHCP lease {} from {}", config.address, config.server.address);
+                    if let Some(router) = config.router {
+                        info!("router {}", router);
+                    }
+                    if let Some(ntp) = ntp {
+                        info!("NTP server {} (DHCP option 42)", ntp);
+                    }
+                }
             }
             // smoltcp also reports this once at start: only a lost lease matters.
             Some(dhcpv4::Event::Deconfigured) if matches!(self.source, AddressSource::Dhcp(_)) => {
@@ -90,6 +102,7 @@ impl DhcpClient {
 
     fn use_static(&mut self, iface: &mut Interface) {
         set_ipv4(iface, self.static_addr, self.static_gateway);
+        self.lease = None;
         self.source = AddressSource::Static(self.static_addr);
     }
 }

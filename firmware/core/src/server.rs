@@ -129,7 +129,7 @@ impl<'a> EchoServer<'a> {
         let handle = self.sockets.add(socket);
         crate::dhcp::clear_ipv4(&mut self.iface);
         self.dhcp = Some(crate::dhcp::DhcpClient::new(handle, self.net.ipv4, self.net.gateway, now, fallback_after));
-        info!("asking for a DHCP lease (static fallback {} after {} s)", self.net.ipv4, fallback_after.secs());
+        info!("no address until DHCP answers (static {} after {} s)", self.net.ipv4, fallback_after.secs());
         Ok(())
     }
 

@@ -50,10 +50,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    eprintln!(
-        "kernel-echo: listening on {} ({:?} mode)",
-        args.listen, args.mode
-    );
+    eprintln!("kernel-echo: listening on {} ({:?} mode)", args.listen, args.mode);
     for conn in listener.incoming() {
         match conn {
             Ok(sock) => {
@@ -111,7 +108,5 @@ fn read(sock: &mut TcpStream, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 fn unix_secs() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }

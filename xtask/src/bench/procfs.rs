@@ -64,6 +64,14 @@ impl std::fmt::Display for Machine {
     }
 }
 
+/// The 1-minute load average: how busy the machine was besides the bench.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|l| l.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
 /// Now, as `YYYY-MM-DD hh:mm:ss UTC` (from `date`, to need no date crate).
 pub fn utc_now() -> String {
     Command::new("date")

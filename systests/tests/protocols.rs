@@ -1,0 +1,101 @@
+//! host-sim beyond the tutorial's IPv4 TCP: the same echo over IPv6, UDP
+//! echo on the same port (IPv4 and IPv6), and line mode.
+
+use std::io::{ErrorKind, Write};
+use std::net::Shutdown;
+use std::thread;
+use std::time::Duration;
+
+use systests::client::{read_to_eof, round_trip};
+use systests::stamp::{check_reply, parse_stamp, STAMP_LEN};
+use systests::target::IO_TIMEOUT;
+use systests::{udp, Mode, Target, SERVER, SERVER6};
+
+/// host-sim answers at most this much of a datagram.
+const UDP_CHUNK: usize = 1024;
+
+#[test]
+#[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
+fn hello_over_ipv6_comes_back_stamped() {
+    let server = Target::host_sim(Mode::Stamp).start().expect("host-sim");
+    let mut stream =
+        server.connect_to(SERVER6).unwrap_or_else(|e| panic!("connect to {SERVER6}: {e}\n{}", server.log()));
+    round_trip(&mut stream, Mode::Stamp, b"hello").unwrap_or_else(|e| panic!("{e}"));
+    round_trip(&mut stream, Mode::Stamp, b"hello again").unwrap_or_else(|e| panic!("{e}"));
+    stream.shutdown(Shutdown::Write).expect("shutdown");
+    let rest = read_to_eof(&mut stream, IO_TIMEOUT).expect("FIN after ours");
+    assert!(rest.is_empty(), "unexpected bytes: {rest:?}");
+}
+
+#[test]
+#[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
+fn udp_datagrams_are_answered_stamped_over_ipv4_and_ipv6() {
+    let server = Target::host_sim(Mode::Stamp).start().expect("host-sim");
+    // Not a multiple of anything, and no two 1024-byte windows alike.
+    let big: Vec<u8> = (0..1400u32).map(|i| b'a' + (i * 7 % 26) as u8).collect();
+    for addr in [SERVER, SERVER6] {
+        let reply = udp::exchange(server.ns(), addr, b"ping", IO_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{addr}: ping: {e}\n{}", server.log()));
+        check_reply(&reply, b"ping").unwrap_or_else(|e| panic!("{addr}: {e}"));
+
+        let reply = udp::exchange(server.ns(), addr, &big, IO_TIMEOUT)
+            .unwrap_or_else(|e| panic!("{addr}: 1400 bytes: {e}\n{}", server.log()));
+        assert_eq!(
+            reply.len(),
+            STAMP_LEN + UDP_CHUNK,
+            "{addr}: answer to 1400 bytes should be a stamp and the first {UDP_CHUNK}"
+        );
+        check_reply(&reply, &big[..UDP_CHUNK]).unwrap_or_else(|e| panic!("{addr}: {e}"));
+    }
+}
+
+#[test]
+#[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
+fn with_no_udp_datagrams_are_refused() {
+    let target = Target::HostSim { mode: Mode::Stamp, extra_args: vec!["--no-udp".into()] };
+    let server = target.start().expect("host-sim");
+    for addr in [SERVER, SERVER6] {
+        match udp::exchange(server.ns(), addr, b"ping", Duration::from_secs(1)) {
+            // smoltcp answers a closed port with ICMP port unreachable.
+            Err(e) if e.kind() == ErrorKind::ConnectionRefused => {}
+            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+            Err(e) => panic!("{addr}: unexpected error {e}"),
+            Ok(reply) => panic!("{addr}: answered with --no-udp: {:?}", String::from_utf8_lossy(&reply)),
+        }
+    }
+    // TCP is unaffected.
+    let mut stream = server.connect().expect("connect");
+    round_trip(&mut stream, Mode::Stamp, b"tcp still").unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[test]
+#[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
+fn line_mode_stamps_whole_lines_however_they_arrive() {
+    let target = Target::host_sim(Mode::Line);
+    let server = target.start().expect("host-sim");
+    let mut stream = server.connect().expect("connect");
+    // "two" is split over two segments; "three" has no newline and must come
+    // out at our FIN.
+    stream.write_all(b"one\ntw").expect("send");
+    stream.flush().expect("flush");
+    thread::sleep(Duration::from_millis(200));
+    stream.write_all(b"o\nthree").expect("send");
+    stream.shutdown(Shutdown::Write).expect("shutdown");
+    let received = read_to_eof(&mut stream, IO_TIMEOUT).expect("replies, then FIN");
+    let text = String::from_utf8_lossy(&received);
+
+    // Exactly three records: `[t] one\n`, `[t] two\n`, `[t] three`.
+    let mut records = Vec::new();
+    let mut rest = &received[..];
+    while !rest.is_empty() {
+        let (_, after) = parse_stamp(rest).unwrap_or_else(|e| panic!("{e} in {text:?}"));
+        let len = after.iter().position(|&b| b == b'\n').map_or(after.len(), |i| i + 1);
+        records.push(&rest[..STAMP_LEN + len]);
+        rest = &after[len..];
+    }
+    let expected: [&[u8]; 3] = [b"one\n", b"two\n", b"three"];
+    assert_eq!(records.len(), expected.len(), "expected one record per line, got {text:?}");
+    for (record, line) in records.iter().zip(expected) {
+        check_reply(record, line).unwrap_or_else(|e| panic!("{e} in {text:?}"));
+    }
+}
