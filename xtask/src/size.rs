@@ -1,5 +1,7 @@
 //! `cargo xtask size`: builds every board image and prints how much flash and
-//! static RAM it takes, read from the ELF's section headers.
+//! static RAM it takes, read from the ELF's section headers. With
+//! `--features-cost`, also what each of the board's Cargo features adds on
+//! top of the bare image (`--no-default-features`: the TCP echo alone).
 //!
 //! Only allocated sections count (debug info and `.defmt` are never flashed):
 //! read-only ones (vector table, code, constants) and the load image of
@@ -34,6 +36,10 @@ pub struct Args {
     /// Cargo profile [default: `firmware` if the workspace defines it, else `release`].
     #[arg(long, value_name = "NAME")]
     profile: Option<String>,
+    /// Also build each board bare (`--no-default-features`), with each of its
+    /// features alone and with all of them, and print what each one costs.
+    #[arg(long, conflicts_with = "no_build")]
+    features_cost: bool,
     /// Only this board (repeatable) [default: all].
     #[arg(long = "board", short = 'p', value_name = "NAME")]
     boards: Vec<String>,
@@ -82,13 +88,30 @@ pub fn run(args: Args) -> Result<()> {
         None => default_profile()?,
     };
 
+    let features = if args.features_cost { board_features(&boards)? } else { Vec::new() };
+
     let mut rows = Vec::new();
-    for board in boards {
-        let result = measure_board(board, &profile, &args);
-        if let Err(e) = &result {
-            eprintln!("xtask size: {board}: {e:#}");
+    let mut costs = Vec::new();
+    for (i, board) in boards.iter().copied().enumerate() {
+        if let Some((defaults, all)) = features.get(i) {
+            // The default image is built last so that it is the ELF left in place.
+            let mut variants = vec![Variant::Bare];
+            variants.extend(all.iter().cloned().map(Variant::Only));
+            variants.extend([Variant::All(all.clone()), Variant::Default(defaults.clone())]);
+            for variant in variants {
+                let result = measure_board(board, &profile, &variant, &args);
+                report_failure(board, &variant, &result);
+                if let Variant::Default(_) = variant {
+                    // Same build as the plain table's row: measured once.
+                    rows.push((board, result.as_ref().map(|s| *s).map_err(Failure::again)));
+                }
+                costs.push(CostRow { board, variant, result });
+            }
+        } else {
+            let result = measure_board(board, &profile, &Variant::Plain, &args);
+            report_failure(board, &Variant::Plain, &result);
+            rows.push((board, result));
         }
-        rows.push((board, result));
     }
 
     let table = if args.markdown { markdown(&rows) } else { plain(&rows) };
@@ -96,8 +119,14 @@ pub fn run(args: Args) -> Result<()> {
     if !args.markdown {
         println!("profile: {profile}, target: {THUMB}");
     }
+    if args.features_cost {
+        println!();
+        print!("{}", if args.markdown { cost_markdown(&costs) } else { cost_plain(&costs) });
+    }
 
-    let failed: Vec<&str> = rows.iter().filter(|(_, r)| r.is_err()).map(|(b, _)| *b).collect();
+    let mut failed: Vec<&str> = rows.iter().filter(|(_, r)| r.is_err()).map(|(b, _)| *b).collect();
+    failed.extend(costs.iter().filter(|c| c.result.is_err()).map(|c| c.board));
+    failed.dedup();
     if !failed.is_empty() && !args.keep_going {
         bail!("no size for {} (see above; --keep-going to exit 0 anyway)", failed.join(", "));
     }
@@ -127,12 +156,108 @@ impl Failure {
             Failure::Read(_) => "no ELF / unreadable",
         }
     }
+
+    /// The same failure for a second table (the error itself was reported once).
+    fn again(&self) -> Failure {
+        match self {
+            Failure::Build(e) => Failure::Build(anyhow::anyhow!("{e:#}")),
+            Failure::Read(e) => Failure::Read(anyhow::anyhow!("{e:#}")),
+        }
+    }
 }
 
-fn measure_board(board: &str, profile: &str, args: &Args) -> std::result::Result<Sizes, Failure> {
+/// Which features an image is built with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Variant {
+    /// Whatever the extra cargo arguments say (the plain table).
+    Plain,
+    /// The board's default features (named).
+    Default(Vec<String>),
+    /// `--no-default-features`: the TCP echo alone.
+    Bare,
+    /// One feature on top of the bare image.
+    Only(String),
+    /// Every feature (named).
+    All(Vec<String>),
+}
+
+impl Variant {
+    /// Arguments for `cargo build`.
+    fn cargo_args(&self) -> Vec<String> {
+        match self {
+            Variant::Plain | Variant::Default(_) => Vec::new(),
+            Variant::Bare => vec!["--no-default-features".into()],
+            Variant::Only(f) => vec!["--no-default-features".into(), "--features".into(), f.clone()],
+            Variant::All(_) => vec!["--all-features".into()],
+        }
+    }
+
+    /// The row's name in the cost table.
+    fn label(&self) -> String {
+        match self {
+            Variant::Plain => "as built".into(),
+            Variant::Default(f) => format!("default ({})", list(f)),
+            Variant::Bare => "bare (no features)".into(),
+            Variant::Only(f) => format!("+ {f}"),
+            Variant::All(f) => format!("+ all ({})", list(f)),
+        }
+    }
+}
+
+fn list(features: &[String]) -> String {
+    if features.is_empty() {
+        "none".into()
+    } else {
+        features.join(", ")
+    }
+}
+
+fn report_failure(board: &str, variant: &Variant, result: &std::result::Result<Sizes, Failure>) {
+    if let Err(e) = result {
+        match variant {
+            Variant::Plain => eprintln!("xtask size: {board}: {e:#}"),
+            v => eprintln!("xtask size: {board}, {}: {e:#}", v.label()),
+        }
+    }
+}
+
+/// Each board's default features and all its features, in `boards` order,
+/// from `cargo metadata`.
+fn board_features(boards: &[&str]) -> Result<Vec<(Vec<String>, Vec<String>)>> {
+    let out = cargo()
+        .args(["metadata", "--format-version", "1", "--no-deps"])
+        .output()
+        .context("cannot run cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata printed no JSON")?;
+    boards.iter().map(|b| features_of(&meta, b)).collect()
+}
+
+/// `(default, all)` features of `package` in `cargo metadata` output.
+fn features_of(meta: &serde_json::Value, package: &str) -> Result<(Vec<String>, Vec<String>)> {
+    let packages = meta["packages"].as_array().context("cargo metadata: no packages")?;
+    let pkg = packages
+        .iter()
+        .find(|p| p["name"] == package)
+        .with_context(|| format!("cargo metadata does not list {package}"))?;
+    let table =
+        pkg["features"].as_object().with_context(|| format!("cargo metadata: {package} has no features table"))?;
+    let names = |v: &serde_json::Value| -> Vec<String> {
+        v.as_array().into_iter().flatten().filter_map(|f| f.as_str().map(str::to_owned)).collect()
+    };
+    let defaults = table.get("default").map(names).unwrap_or_default();
+    let all = table.keys().filter(|k| *k != "default").cloned().collect();
+    Ok((defaults, all))
+}
+
+fn measure_board(board: &str, profile: &str, variant: &Variant, args: &Args) -> std::result::Result<Sizes, Failure> {
     if !args.no_build {
         let mut c = cargo();
-        c.args(["build", "-p", board, "--target", THUMB, "--profile", profile]).args(&args.cargo_args);
+        c.args(["build", "-p", board, "--target", THUMB, "--profile", profile])
+            .args(variant.cargo_args())
+            .args(&args.cargo_args);
         sh(&mut c).map_err(Failure::Build)?;
     }
     let elf = elf_path(board, profile);
@@ -274,6 +399,94 @@ fn markdown(rows: &[Row<'_>]) -> String {
     out
 }
 
+/// One image of the cost table.
+struct CostRow<'a> {
+    board: &'a str,
+    variant: Variant,
+    result: std::result::Result<Sizes, Failure>,
+}
+
+const COST_HEADER: [&str; 6] = ["board", "features", "flash", "static RAM", "flash vs bare", "RAM vs bare"];
+
+/// `+3 800 B (+3.7 KiB)`, `-12 B (-0.0 KiB)`, `+0 B`.
+fn signed(delta: i64) -> String {
+    if delta == 0 {
+        return "+0 B".into();
+    }
+    let sign = if delta < 0 { '-' } else { '+' };
+    let text = human(delta.unsigned_abs());
+    // "3 800 B (3.7 KiB)" -> "+3 800 B (+3.7 KiB)"
+    format!("{sign}{}", text.replacen('(', &format!("({sign}"), 1))
+}
+
+/// The number cells of each cost row; deltas against the same board's bare image.
+fn cost_cells(rows: &[CostRow<'_>]) -> Vec<Vec<String>> {
+    rows.iter()
+        .map(|row| {
+            let mut line = vec![row.board.to_owned(), row.variant.label()];
+            match &row.result {
+                Ok(s) => {
+                    line.extend([human(s.flash()), human(s.ram())]);
+                    let bare = rows
+                        .iter()
+                        .find(|r| r.board == row.board && r.variant == Variant::Bare)
+                        .and_then(|r| r.result.as_ref().ok());
+                    match bare {
+                        Some(_) if row.variant == Variant::Bare => line.extend(["-".into(), "-".into()]),
+                        Some(b) => line.extend([
+                            signed(s.flash() as i64 - b.flash() as i64),
+                            signed(s.ram() as i64 - b.ram() as i64),
+                        ]),
+                        None => line.extend(["?".into(), "?".into()]),
+                    }
+                }
+                Err(f) => {
+                    line.push(f.short().to_owned());
+                    line.resize(COST_HEADER.len(), String::new());
+                }
+            }
+            line
+        })
+        .collect()
+}
+
+fn cost_plain(rows: &[CostRow<'_>]) -> String {
+    let mut lines = vec![COST_HEADER.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
+    lines.extend(cost_cells(rows));
+    let mut widths = [0usize; COST_HEADER.len()];
+    for line in &lines {
+        for (w, cell) in widths.iter_mut().zip(line) {
+            *w = (*w).max(cell.len());
+        }
+    }
+    let mut out = String::from("Cost of each feature on top of the bare image (--no-default-features):\n");
+    for line in &lines {
+        let mut text = String::new();
+        for (i, cell) in line.iter().enumerate() {
+            if i > 0 {
+                text.push_str("  ");
+            }
+            // Names left-aligned, numbers right-aligned.
+            if i < 2 {
+                text.push_str(&format!("{cell:<w$}", w = widths[i]));
+            } else {
+                text.push_str(&format!("{cell:>w$}", w = widths[i]));
+            }
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+fn cost_markdown(rows: &[CostRow<'_>]) -> String {
+    let mut out = format!("| {} |\n|---|---|{}\n", COST_HEADER.join(" | "), "---:|".repeat(COST_HEADER.len() - 2));
+    for line in cost_cells(rows) {
+        out.push_str(&format!("| {} |\n", line.join(" | ")));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;
@@ -329,5 +542,56 @@ mod tests {
         let md = markdown(&rows);
         assert!(md.contains("| a | build failed |  |  |  |  |  |"), "{md}");
         assert!(md.contains("| b | 6 B (0.0 KiB) | 7 B (0.0 KiB) | 1 | 2 | 3 | 4 |"), "{md}");
+    }
+
+    #[test]
+    fn deltas_are_signed() {
+        assert_eq!(signed(0), "+0 B");
+        assert_eq!(signed(3800), "+3 800 B (+3.7 KiB)");
+        assert_eq!(signed(-1024), "-1 024 B (-1.0 KiB)");
+    }
+
+    #[test]
+    fn variants_build_with_the_right_features() {
+        assert!(Variant::Default(vec!["udp".into()]).cargo_args().is_empty());
+        assert_eq!(Variant::Bare.cargo_args(), ["--no-default-features"]);
+        assert_eq!(Variant::Only("udp".into()).cargo_args(), ["--no-default-features", "--features", "udp"]);
+        assert_eq!(Variant::All(vec![]).cargo_args(), ["--all-features"]);
+    }
+
+    #[test]
+    fn features_come_from_cargo_metadata() {
+        let meta = serde_json::json!({"packages": [
+            {"name": "other", "features": {}},
+            {"name": "board", "features": {"default": ["udp"], "ipv6": ["echo-core/ipv6"], "udp": []}},
+        ]});
+        let (defaults, all) = features_of(&meta, "board").unwrap();
+        assert_eq!(defaults, ["udp"]);
+        assert_eq!(all, ["ipv6", "udp"]);
+        assert!(features_of(&meta, "missing").is_err());
+    }
+
+    #[test]
+    fn costs_are_against_the_same_boards_bare_image() {
+        let s = |code| Ok(Sizes { code, rodata: 0, data: 0, bss: 10 });
+        let rows = vec![
+            CostRow { board: "a", variant: Variant::Bare, result: s(1000) },
+            CostRow { board: "a", variant: Variant::Only("udp".into()), result: s(1500) },
+            CostRow { board: "b", variant: Variant::Bare, result: s(100) },
+            CostRow {
+                board: "b",
+                variant: Variant::Only("udp".into()),
+                result: Err(Failure::Build(anyhow::anyhow!("x"))),
+            },
+            CostRow { board: "b", variant: Variant::All(vec!["udp".into()]), result: s(90) },
+        ];
+        let cells = cost_cells(&rows);
+        assert_eq!(cells[0][4..], ["-", "-"]);
+        assert_eq!(cells[1][1..], ["+ udp", "1 500 B (1.5 KiB)", "10 B (0.0 KiB)", "+500 B (+0.5 KiB)", "+0 B"]);
+        assert_eq!(cells[3][1..3], ["+ udp", "build failed"]);
+        assert_eq!(cells[4][4], "-10 B (-0.0 KiB)");
+        let md = cost_markdown(&rows);
+        assert!(md.contains("| a | + udp | 1 500 B (1.5 KiB) | 10 B (0.0 KiB) | +500 B (+0.5 KiB) | +0 B |"), "{md}");
+        assert_eq!(cost_plain(&rows).lines().count(), 1 + 1 + rows.len());
     }
 }

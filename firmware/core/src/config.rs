@@ -103,6 +103,8 @@ pub struct EchoConfig {
     /// completed, data never acknowledged, keep-alives unanswered — is dropped
     /// (smoltcp's `set_timeout`).
     pub peer_timeout: Option<Duration>,
+    /// Send TCP timestamps (RFC 7323) when the client offers them.
+    pub tcp_timestamps: bool,
     /// Probe a silent peer this often so a vanished one is noticed
     /// (smoltcp's `set_keep_alive`). smoltcp counts any silence against
     /// `peer_timeout`, so this must be well below it.
@@ -119,6 +121,7 @@ impl EchoConfig {
         idle_timeout: Some(Duration::from_secs(300)),
         peer_timeout: Some(Duration::from_secs(30)),
         keep_alive: Some(Duration::from_secs(10)),
+        tcp_timestamps: true,
     };
 }
 

@@ -33,6 +33,7 @@ mod stats;
 mod storage;
 mod syn_watch;
 mod tcp_echo;
+mod tcp_timestamps;
 #[cfg(feature = "udp")]
 mod udp_echo;
 

@@ -16,6 +16,7 @@ use crate::stats::Stats;
 use crate::storage::{InitError, Slot, Storage};
 use crate::syn_watch::SynWatch;
 use crate::tcp_echo::echo;
+use crate::tcp_timestamps;
 
 /// The tutorial's server as a sans-IO state machine.
 pub struct EchoServer<'a> {
@@ -183,6 +184,7 @@ impl<'a> EchoServer<'a> {
     /// arrived, sends the replies. Returns how long the caller may sleep before
     /// the next call, unless a frame arrives first (`None`: until a frame arrives).
     pub fn poll<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) -> Option<Duration> {
+        tcp_timestamps::advance(now.total_millis());
         let mut watch = SynWatch { inner: device, port: self.config.port, seen: heapless::Vec::new() };
         self.iface.poll(now, &mut watch, &mut self.sockets);
         for syn in watch.seen.iter() {
@@ -297,6 +299,8 @@ impl<'a> EchoServer<'a> {
                     if sock.state() == tcp::State::TimeWait {
                         sock.abort();
                     }
+                    // smoltcp drops the generator for a peer without timestamps: restore it.
+                    sock.set_tsval_generator(config.tcp_timestamps.then_some(tcp_timestamps::tsval as fn() -> u32));
                     if let Err(e) = sock.listen(config.port) {
                         // Unreachable by construction (port checked, socket closed);
                         // log rather than panic on the network path.

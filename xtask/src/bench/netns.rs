@@ -32,6 +32,14 @@ impl Netns {
         // From here on, Drop removes it whatever happens.
         let ns = Netns { name: name.to_owned() };
         ns.ip(&["link", "set", "lo", "up"])?;
+        // The bench client closes first, so thousands of setup-phase
+        // connections pile up in TIME-WAIT and exhaust its ephemeral ports;
+        // let it reuse them (needs TCP timestamps: the kernel and host-sim both
+        // send them). Same setting for every target, so the comparison holds.
+        let status = ns.exec("sysctl").args(["-qw", "net.ipv4.tcp_tw_reuse=1"]).status()?;
+        if !status.success() {
+            anyhow::bail!("cannot set net.ipv4.tcp_tw_reuse in namespace {name}");
+        }
         Ok(ns)
     }
 
