@@ -43,7 +43,7 @@ closed), 2 usage error.";
 const EXAMPLES: &str = "\
 Examples:
   echo-client                          talk to the firmware at 192.168.69.1:12345
-  echo-client 127.0.0.1:12345          host-sim on this machine
+  echo-client 192.168.69.1             host-sim over tap0, or the board (port 12345)
   echo-client '[fdaa::1]:12345'        over IPv6
   printf 'a\\nb\\n' | echo-client        two lines in, two stamped lines out
   echo-client bench --duration 2       measure and verify (see echo-client bench --help)";

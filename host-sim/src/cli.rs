@@ -96,9 +96,14 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = ModeArg::Stamp)]
     pub mode: ModeArg,
 
-    /// Receive and transmit buffer per connection, in bytes.
-    #[arg(long, default_value_t = 16 * 1024, value_name = "BYTES", value_parser = parse_buffer)]
+    /// Receive and transmit buffer per connection, in bytes (the TCP window).
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES", value_parser = parse_buffer)]
     pub buffer: usize,
+
+    /// IP MTU of the link. Above 1500 means jumbo frames: a TAP host-sim
+    /// creates gets the same MTU; an existing one must be set to match.
+    #[arg(long, default_value_t = 1500, value_name = "BYTES", value_parser = parse_mtu)]
+    pub mtu: usize,
 
     /// Reset a connection that has been silent this many seconds, freeing its
     /// slot at once (0 = never). Peers that stop acknowledging are dropped
@@ -208,6 +213,14 @@ fn parse_buffer(s: &str) -> Result<usize, String> {
     }
 }
 
+fn parse_mtu(s: &str) -> Result<usize, String> {
+    // 1280: IPv6's minimum; 65521: the largest TAP frame (65535) less the Ethernet header.
+    match s.parse::<usize>() {
+        Ok(n) if (1280..=65521).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not an MTU from 1280 to 65521 bytes")),
+    }
+}
+
 fn parse_ifname(s: &str) -> Result<String, String> {
     // IFNAMSIZ is 16 including the NUL.
     if s.is_empty() || s.len() > 15 || s.contains(['/', ' ', '\0']) {
@@ -253,6 +266,7 @@ mod tests {
             &["host-sim", "--clock", "sundial"],
             &["host-sim", "--ntp-server", "pool.example"],
             &["host-sim", "--dhcp-fallback", "0"],
+            &["host-sim", "--mtu", "500"],
         ] {
             let err = Args::try_parse_from(bad).unwrap_err();
             assert_eq!(err.exit_code(), 2, "{bad:?} should be a usage error");

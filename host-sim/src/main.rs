@@ -33,7 +33,8 @@ fn main() {
 
 fn run(args: Args) -> Result<()> {
     // Open the TAP and install signal handlers before anything can fail late.
-    let tap = TapDevice::new(tap_setup::open(&args.tap, args.host_ip, args.ip6.and(args.host_ip6))?);
+    let tap =
+        TapDevice::new(tap_setup::open(&args.tap, args.host_ip, args.ip6.and(args.host_ip6), args.mtu)?, args.mtu);
     let mut event_loop = EventLoop::new(tap.as_raw_fd())?;
 
     // The middleware stack of smoltcp's examples: faults, then tracing, then

@@ -9,8 +9,8 @@ use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 use tun_tap::Iface;
 
-/// Ethernet payload MTU plus the 14-byte header.
-const FRAME_MAX: usize = 1514;
+/// Ethernet header bytes in front of the IP MTU.
+const ETHERNET_HEADER: usize = 14;
 
 /// Frames the TAP device has seen fail; logged at 1, 2, 4, 8... so a flood of
 /// errors is visible without flooding the log.
@@ -28,12 +28,20 @@ pub struct TapDevice {
     rx_buf: Vec<u8>,
     tx_buf: Vec<u8>,
     errors: TapErrors,
+    frame_max: usize,
 }
 
 impl TapDevice {
-    /// Wraps an opened, non-blocking TAP.
-    pub fn new(iface: Iface) -> Self {
-        TapDevice { iface, rx_buf: vec![0; FRAME_MAX], tx_buf: vec![0; FRAME_MAX], errors: TapErrors::default() }
+    /// Wraps an opened, non-blocking TAP whose IP MTU is `mtu`.
+    pub fn new(iface: Iface, mtu: usize) -> Self {
+        let frame_max = mtu + ETHERNET_HEADER;
+        TapDevice {
+            iface,
+            rx_buf: vec![0; frame_max],
+            tx_buf: vec![0; frame_max],
+            errors: TapErrors::default(),
+            frame_max,
+        }
     }
 }
 
@@ -72,7 +80,7 @@ impl phy::Device for TapDevice {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = FRAME_MAX;
+        caps.max_transmission_unit = self.frame_max;
         caps
     }
 }

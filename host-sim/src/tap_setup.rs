@@ -11,7 +11,7 @@ use tun_tap::{Iface, Mode};
 
 /// Opens `name` as a TAP; creates and addresses it (host side `host_ip`, and
 /// `host_ip6` if given) when missing.
-pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>) -> Result<Iface> {
+pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>, mtu: usize) -> Result<Iface> {
     let existed = Path::new("/sys/class/net").join(name).exists();
     if existed && !Path::new("/sys/class/net").join(name).join("tun_flags").exists() {
         bail!("`{name}` exists but is not a TAP device; pick another name with --tap, or remove it");
@@ -21,11 +21,12 @@ pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>) -> Result
         Err(e) => return Err(explain_open_error(name, existed, host_ip, e)),
     };
     if existed {
-        check_usable(name, host_ip);
+        check_usable(name, host_ip, mtu);
     } else {
         let v6 = host_ip6.map(|a| format!(" and {a}")).unwrap_or_default();
         log::info!("created {name}; host side {host_ip}{v6}");
-        configure(name, host_ip, host_ip6).with_context(|| format!("created {name} but could not configure it"))?;
+        configure(name, host_ip, host_ip6, mtu)
+            .with_context(|| format!("created {name} but could not configure it"))?;
     }
     iface.set_non_blocking().context("cannot make the TAP non-blocking")?;
     Ok(iface)
@@ -55,7 +56,8 @@ fn explain_open_error(name: &str, existed: bool, host_ip: Ipv4Cidr, e: io::Error
     }
 }
 
-fn configure(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>) -> Result<()> {
+fn configure(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>, mtu: usize) -> Result<()> {
+    ip(&["link", "set", name, "mtu", &mtu.to_string()])?;
     ip(&["addr", "add", &host_ip.to_string(), "dev", name])?;
     if let Some(v6) = host_ip6 {
         // nodad: usable at once, no 1-2 s duplicate-address wait on a private link.
@@ -74,7 +76,14 @@ fn ip(args: &[&str]) -> Result<()> {
 
 /// A TAP made by hand may be down or unaddressed: warn with the fix, don't fail
 /// (the user may have bridged it on purpose).
-fn check_usable(name: &str, host_ip: Ipv4Cidr) {
+fn check_usable(name: &str, host_ip: Ipv4Cidr, mtu: usize) {
+    let host_mtu = std::fs::read_to_string(format!("/sys/class/net/{name}/mtu")).unwrap_or_default();
+    if host_mtu.trim().parse::<usize>().is_ok_and(|m| m != mtu) {
+        log::warn!(
+            "{name} has MTU {} on the host side but --mtu is {mtu}; match them with: sudo ip link set {name} mtu {mtu}",
+            host_mtu.trim()
+        );
+    }
     let flags = std::fs::read_to_string(format!("/sys/class/net/{name}/flags")).unwrap_or_default();
     let up = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).map(|f| f & 1 == 1).unwrap_or(true);
     if !up {
