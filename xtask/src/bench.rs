@@ -134,10 +134,10 @@ pub fn run(args: Args) -> Result<()> {
         echo_client: release.join("echo-client"),
         kernel_echo: release.join("kernel-echo"),
     };
-    let elf = target_dir.join(THUMB).join("release").join(crate::qemu::BOARD);
+    let elf = target_dir.join(THUMB).join("firmware").join(crate::qemu::BOARD);
     let with_qemu = !args.no_qemu && (args.qemu || elf.is_file());
     if with_qemu {
-        sh(cargo().args(["build", "-p", crate::qemu::BOARD, "--target", THUMB, "--release"]))?;
+        sh(cargo().args(["build", "-p", crate::qemu::BOARD, "--target", THUMB, "--profile", "firmware"]))?;
     }
     let logs = target_dir.join("bench-logs");
     std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;

@@ -103,7 +103,7 @@ pub fn run(args: Args) -> Result<()> {
                 report_failure(board, &variant, &result);
                 if let Variant::Default(_) = variant {
                     // Same build as the plain table's row: measured once.
-                    rows.push((board, result.as_ref().map(|s| *s).map_err(Failure::again)));
+                    rows.push((board, result.as_ref().copied().map_err(Failure::again)));
                 }
                 costs.push(CostRow { board, variant, result });
             }
@@ -124,9 +124,14 @@ pub fn run(args: Args) -> Result<()> {
         print!("{}", if args.markdown { cost_markdown(&costs) } else { cost_plain(&costs) });
     }
 
-    let mut failed: Vec<&str> = rows.iter().filter(|(_, r)| r.is_err()).map(|(b, _)| *b).collect();
-    failed.extend(costs.iter().filter(|c| c.result.is_err()).map(|c| c.board));
-    failed.dedup();
+    let failed: Vec<&str> = boards
+        .iter()
+        .copied()
+        .filter(|b| {
+            rows.iter().any(|(board, r)| board == b && r.is_err())
+                || costs.iter().any(|c| c.board == *b && c.result.is_err())
+        })
+        .collect();
     if !failed.is_empty() && !args.keep_going {
         bail!("no size for {} (see above; --keep-going to exit 0 anyway)", failed.join(", "));
     }

@@ -107,6 +107,17 @@ pub fn run(args: Args) -> Result<()> {
         }
         pass(system_tests(!args.no_firmware))
     });
+    stage("benchmark smoke run (every byte verified, speed not judged)", &mut || {
+        if args.no_system || !is_root() {
+            return Ok(Outcome::Skipped("needs root, like the system tests".into()));
+        }
+        let mut c = cargo();
+        c.args(["run", "--quiet", "-p", "xtask", "--", "bench", "--smoke"]);
+        if args.no_firmware {
+            c.arg("--no-qemu");
+        }
+        pass(sh(&mut c))
+    });
 
     stage("fuzz: arbitrary frames into the server (regression corpus, then new inputs)", &mut || {
         if args.fuzz_secs == 0 {
