@@ -6,7 +6,7 @@ use cortex_m_rt::entry;
 use echo_core::smoltcp::wire::EthernetAddress;
 use echo_core::{EchoConfig, EchoServer, NetConfig};
 
-use crate::{clock, net};
+use crate::{clock, net, services};
 
 /// How often the PHY is asked about the link and the driver's error counters are looked at.
 const LINK_POLL_MS: u64 = 1000;
@@ -28,13 +28,22 @@ fn main() -> ! {
         Err(e) => fatal("LAN9118", e),
     };
     defmt::info!("LAN9118 ID_REV {=u32:#010x}, MAC {}", eth.id_rev(), EthernetAddress(eth.mac_address()));
+    // With DHCP the core says where the address comes from.
+    #[cfg(not(feature = "dhcp"))]
     defmt::info!("address {}", net_config.ipv4);
+    #[cfg(feature = "ipv6")]
+    if let Some(v6) = net_config.ipv6 {
+        defmt::info!("IPv6 {} and {}", v6, net_config.link_local());
+    }
 
     let now = clock::now();
     let mut server = match EchoServer::new(&net_config, &EchoConfig::DEFAULT, &mut eth, now, net::storage()) {
         Ok(server) => server,
         Err(e) => fatal("echo server", e),
     };
+    if let Err(e) = services::enable(&mut server, now) {
+        fatal("echo services", e);
+    }
     server.set_unix_time(now, unix_secs * 1000);
     defmt::info!("wall clock from the host: {=u64} s since 1970", unix_secs);
 

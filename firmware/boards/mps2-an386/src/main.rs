@@ -2,7 +2,8 @@
 //! 25 MHz, LAN9118 Ethernet), as QEMU's `mps2-an386` machine models it.
 //!
 //! Only board matters live here: start-up, the clock, the Ethernet wiring,
-//! memory placement. The echo service is `echo-core`. Logs are defmt frames
+//! memory placement, which optional services (Cargo features `ipv6`, `udp`,
+//! `dhcp`, `sntp`) are switched on. The echo service is `echo-core`. Logs are defmt frames
 //! over semihosting (QEMU's stdout); `cargo xtask qemu` decodes them.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
@@ -14,6 +15,8 @@ mod fault;
 mod firmware;
 #[cfg(target_os = "none")]
 mod net;
+#[cfg(target_os = "none")]
+mod services;
 
 // The defmt transport: frames go to the host's stdout over semihosting.
 #[cfg(target_os = "none")]

@@ -16,6 +16,8 @@ const LAN9118_IRQ: u16 = 13;
 
 /// The tutorial's backlog: five connections at once.
 const CONNECTIONS: usize = DEFAULT_BACKLOG;
+/// Socket-table entries: the connections and the optional services.
+const SOCKET_ENTRIES: usize = Storage::sockets_needed(CONNECTIONS);
 /// Receive and transmit buffer of each connection.
 const BUFFER: usize = 2048;
 
@@ -61,12 +63,12 @@ unsafe fn DefaultHandler(irqn: i16) {
 
 /// The echo server's memory, in statics: socket table, slots, buffers.
 pub fn storage() -> Storage<'static> {
-    static SOCKETS: StaticCell<[SocketStorage<'static>; CONNECTIONS]> = StaticCell::new();
+    static SOCKETS: StaticCell<[SocketStorage<'static>; SOCKET_ENTRIES]> = StaticCell::new();
     static SLOTS: StaticCell<[Slot; CONNECTIONS]> = StaticCell::new();
     static RX: StaticCell<[u8; CONNECTIONS * BUFFER]> = StaticCell::new();
     static TX: StaticCell<[u8; CONNECTIONS * BUFFER]> = StaticCell::new();
     Storage {
-        sockets: SOCKETS.init([SocketStorage::EMPTY; CONNECTIONS]),
+        sockets: SOCKETS.init([SocketStorage::EMPTY; SOCKET_ENTRIES]),
         slots: SLOTS.init([Slot::EMPTY; CONNECTIONS]),
         rx: RX.init([0; CONNECTIONS * BUFFER]),
         tx: TX.init([0; CONNECTIONS * BUFFER]),

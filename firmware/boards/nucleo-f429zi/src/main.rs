@@ -2,7 +2,9 @@
 //! and the board's LAN8742A PHY over RMII.
 //!
 //! This crate is only the board: bring-up, the smoltcp driver adapter, the
-//! clock, where memory lives and the LEDs. The echo service is `echo-core`.
+//! clock, where memory lives, the LEDs, and which optional services (Cargo
+//! features `ipv6`, `udp`, `dhcp`, `sntp`) are switched on. The echo service
+//! is `echo-core`.
 //!
 //! Build and flash (probe-rs, through the cargo runner):
 //! `cargo run -p nucleo-f429zi --target thumbv7em-none-eabihf --release`.
@@ -18,6 +20,8 @@ mod eth_device;
 mod leds;
 #[cfg(target_os = "none")]
 mod link;
+#[cfg(target_os = "none")]
+mod services;
 #[cfg(target_os = "none")]
 mod storage;
 
@@ -56,15 +60,23 @@ fn main() -> ! {
             defmt::warn!("hardware RNG failed: TCP sequence numbers use the fixed default seed")
         }
     }
-    let mut server = match EchoServer::new(&net, &EchoConfig::DEFAULT, &mut board.device, clock.now(), memory.server) {
+    let now = clock.now();
+    let started = EchoServer::new(&net, &EchoConfig::DEFAULT, &mut board.device, now, memory.server)
+        .and_then(|mut server| services::enable(&mut server, now, memory.services).map(|()| server));
+    let mut server = match started {
         Ok(server) => server,
         Err(e) => {
             board.leds.set_error(true);
             defmt::panic!("echo server: {}", e)
         }
     };
-    // No RTC setting or SNTP yet: the core's wall clock stays unset.
-    defmt::info!("no wall clock: replies are stamped with the time since boot, as 1970");
+    #[cfg(feature = "ipv6")]
+    if let Some(v6) = net.ipv6 {
+        defmt::info!("IPv6 {} and {}", v6, net.link_local());
+    }
+    // No RTC (no backup battery on the NUCLEO): until SNTP, if built in, sets
+    // it, the core's wall clock is unset.
+    defmt::info!("until a wall clock is set, replies are stamped with the time since boot, as 1970");
 
     let mut next_check = Instant::ZERO;
     let mut reported = board.device.stats();
