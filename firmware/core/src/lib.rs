@@ -25,6 +25,7 @@ pub mod ctime;
 #[cfg(feature = "dhcp")]
 pub mod dhcp;
 mod server;
+mod services;
 pub mod slot;
 #[cfg(feature = "sntp")]
 pub mod sntp;
@@ -39,6 +40,7 @@ mod udp_echo;
 
 pub use config::{EchoConfig, Mode, NetConfig, CHUNK, DEFAULT_BACKLOG, DEFAULT_PORT};
 pub use server::EchoServer;
+pub use services::{ServiceConfig, ServiceMemory};
 pub use slot::SlotState;
 pub use stamp::{WallClock, STAMP_LEN};
 pub use stats::Stats;

@@ -161,6 +161,10 @@ impl<'a> EchoServer<'a> {
         socket.bind(crate::sntp::LOCAL_PORT).map_err(|_| InitError::InvalidPort)?;
         let handle = self.sockets.add(socket);
         self.sntp = Some(crate::sntp::SntpClient::new(handle, server, resync, now));
+        match server {
+            Some(server) => info!("wall clock from SNTP server {}", server),
+            None => info!("wall clock from the SNTP server the DHCP lease names"),
+        }
         Ok(())
     }
 

@@ -4,9 +4,10 @@
 
 use cortex_m_rt::entry;
 use echo_core::smoltcp::wire::EthernetAddress;
-use echo_core::{EchoConfig, EchoServer, NetConfig};
+use echo_core::{EchoConfig, EchoServer, NetConfig, ServiceConfig, ServiceMemory};
+use static_cell::StaticCell;
 
-use crate::{clock, net, services};
+use crate::{clock, net};
 
 /// How often the PHY is asked about the link and the driver's error counters are looked at.
 const LINK_POLL_MS: u64 = 1000;
@@ -41,7 +42,9 @@ fn main() -> ! {
         Ok(server) => server,
         Err(e) => fatal("echo server", e),
     };
-    if let Err(e) = services::enable(&mut server, now) {
+    // UDP echo, DHCP, SNTP: whichever this build's features include.
+    static SERVICES: StaticCell<ServiceMemory> = StaticCell::new();
+    if let Err(e) = server.enable_services(now, SERVICES.init(ServiceMemory::new()), &ServiceConfig::DEFAULT) {
         fatal("echo services", e);
     }
     server.set_unix_time(now, unix_secs * 1000);

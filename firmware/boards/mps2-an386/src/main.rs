@@ -16,8 +16,6 @@ mod firmware;
 #[cfg(target_os = "none")]
 mod net;
 #[cfg(target_os = "none")]
-mod services;
-
 // The defmt transport: frames go to the host's stdout over semihosting.
 #[cfg(target_os = "none")]
 use defmt_semihosting as _;

@@ -21,7 +21,6 @@ mod leds;
 #[cfg(target_os = "none")]
 mod link;
 #[cfg(target_os = "none")]
-mod services;
 #[cfg(target_os = "none")]
 mod storage;
 
@@ -44,7 +43,7 @@ fn main() {
 #[cortex_m_rt::entry]
 fn main() -> ! {
     use echo_core::smoltcp::time::{Duration, Instant};
-    use echo_core::{EchoConfig, EchoServer, NetConfig};
+    use echo_core::{EchoConfig, EchoServer, NetConfig, ServiceConfig};
 
     /// How often the PHY is asked about the link (a few MDIO reads).
     const LINK_POLL: Duration = Duration::from_millis(250);
@@ -61,8 +60,11 @@ fn main() -> ! {
         }
     }
     let now = clock.now();
-    let started = EchoServer::new(&net, &EchoConfig::DEFAULT, &mut board.device, now, memory.server)
-        .and_then(|mut server| services::enable(&mut server, now, memory.services).map(|()| server));
+    let started =
+        EchoServer::new(&net, &EchoConfig::DEFAULT, &mut board.device, now, memory.server).and_then(|mut server| {
+            // UDP echo, DHCP, SNTP: whichever this build's features include.
+            server.enable_services(now, memory.services, &ServiceConfig::DEFAULT).map(|()| server)
+        });
     let mut server = match started {
         Ok(server) => server,
         Err(e) => {
