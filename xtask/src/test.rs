@@ -60,31 +60,11 @@ pub fn run(args: Args) -> Result<()> {
     if args.no_firmware {
         stage("firmware", &mut || Ok(Outcome::Skipped("--no-firmware".into())));
     } else {
-        stage("clippy (thumb: core without logging, core with defmt, driver, boards)", &mut || {
-            sh(cargo().args([
-                "clippy",
-                "-p",
-                "echo-core",
-                "--no-default-features",
-                "--target",
-                THUMB,
-                "--",
-                "-D",
-                "warnings",
-            ]))?;
-            sh(cargo().args([
-                "clippy",
-                "-p",
-                "echo-core",
-                "--no-default-features",
-                "--features",
-                "defmt",
-                "--target",
-                THUMB,
-                "--",
-                "-D",
-                "warnings",
-            ]))?;
+        stage("clippy (thumb: core without logging, with defmt, with every feature; driver; boards)", &mut || {
+            for features in ["", "defmt", "defmt,ipv6,udp,dhcp,sntp"] {
+                let core = ["clippy", "-p", "echo-core", "--no-default-features", "--features", features];
+                sh(cargo().args(core).args(["--target", THUMB, "--", "-D", "warnings"]))?;
+            }
             let mut c = cargo();
             c.args(["clippy", "-p", "lan9118", "--target", THUMB]);
             for b in BOARDS {

@@ -15,7 +15,6 @@ mod fault;
 mod firmware;
 #[cfg(target_os = "none")]
 mod net;
-#[cfg(target_os = "none")]
 // The defmt transport: frames go to the host's stdout over semihosting.
 #[cfg(target_os = "none")]
 use defmt_semihosting as _;

@@ -21,7 +21,6 @@ mod leds;
 #[cfg(target_os = "none")]
 mod link;
 #[cfg(target_os = "none")]
-#[cfg(target_os = "none")]
 mod storage;
 
 #[cfg(target_os = "none")]
