@@ -5,6 +5,7 @@ mod bench;
 mod qemu;
 mod runner;
 mod size;
+mod table;
 mod test;
 mod util;
 

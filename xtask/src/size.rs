@@ -360,32 +360,7 @@ fn plain(rows: &[Row<'_>]) -> String {
         }
         lines.push(line);
     }
-    let mut widths = [0usize; HEADER.len()];
-    for line in &lines {
-        // A failed row's message spans the number columns: only its name counts.
-        let counted = if line.len() == HEADER.len() { line.len() } else { 1 };
-        for (w, cell) in widths.iter_mut().zip(&line[..counted]) {
-            *w = (*w).max(cell.len());
-        }
-    }
-    let mut out = String::new();
-    for line in &lines {
-        let mut text = String::new();
-        for (i, cell) in line.iter().enumerate() {
-            if i > 0 {
-                text.push_str("  ");
-            }
-            // Board name left-aligned, numbers right-aligned.
-            if i == 0 || line.len() < HEADER.len() {
-                text.push_str(&format!("{cell:<w$}", w = widths[i]));
-            } else {
-                text.push_str(&format!("{cell:>w$}", w = widths[i]));
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    }
-    out
+    crate::table::aligned(&lines, 1)
 }
 
 fn markdown(rows: &[Row<'_>]) -> String {
@@ -458,29 +433,8 @@ fn cost_cells(rows: &[CostRow<'_>]) -> Vec<Vec<String>> {
 fn cost_plain(rows: &[CostRow<'_>]) -> String {
     let mut lines = vec![COST_HEADER.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
     lines.extend(cost_cells(rows));
-    let mut widths = [0usize; COST_HEADER.len()];
-    for line in &lines {
-        for (w, cell) in widths.iter_mut().zip(line) {
-            *w = (*w).max(cell.len());
-        }
-    }
     let mut out = String::from("Cost of each feature on top of the bare image (--no-default-features):\n");
-    for line in &lines {
-        let mut text = String::new();
-        for (i, cell) in line.iter().enumerate() {
-            if i > 0 {
-                text.push_str("  ");
-            }
-            // Names left-aligned, numbers right-aligned.
-            if i < 2 {
-                text.push_str(&format!("{cell:<w$}", w = widths[i]));
-            } else {
-                text.push_str(&format!("{cell:>w$}", w = widths[i]));
-            }
-        }
-        out.push_str(text.trim_end());
-        out.push('\n');
-    }
+    out.push_str(&crate::table::aligned(&lines, 2));
     out
 }
 
