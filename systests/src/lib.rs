@@ -38,10 +38,15 @@ pub mod chrony;
 pub mod client;
 pub mod daemon;
 pub mod dnsmasq;
+pub mod malformed;
 pub mod netns;
+pub mod packet;
 pub mod process;
+pub mod rng;
 pub mod sntp;
+pub mod sockopt;
 pub mod stamp;
+pub mod stats;
 pub mod target;
 pub mod udp;
 

@@ -169,6 +169,29 @@ impl Running {
         &self.target
     }
 
+    /// The target's process id (`ip netns exec` execs the program, so this
+    /// is host-sim or QEMU itself).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Fails, with the target's output, if it has exited.
+    pub fn check_running(&mut self) -> io::Result<()> {
+        let exited = match self.exited {
+            Some(status) => Some(status),
+            None => self.child.try_wait()?,
+        };
+        if let Some(status) = exited {
+            self.exited = Some(status);
+            return Err(io::Error::other(format!(
+                "{} exited ({status}); its output:\n{}",
+                self.target.name(),
+                self.log()
+            )));
+        }
+        Ok(())
+    }
+
     /// A client connection from inside the namespace, with read and write
     /// timeouts of [`IO_TIMEOUT`].
     pub fn connect(&self) -> io::Result<TcpStream> {
