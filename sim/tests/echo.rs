@@ -86,7 +86,7 @@ fn half_close_gets_everything_then_fin() {
 fn a_reset_frees_the_slot() {
     let mut w = World::new(WorldConfig { slots: 1, ..WorldConfig::default() });
     let c = w.client.connect(PORT);
-    assert!(w.run_until(SECOND, |w| w.server.open_connections() == 1));
+    assert!(w.run_until(SECOND, |w| w.stats().accepted == 1));
     w.client.socket(c).abort();
     assert!(w.run_until(SECOND, |w| w.server.slots()[0].state() == SlotState::Listening));
     assert_eq!(w.stats().resets, 1);
@@ -144,4 +144,36 @@ fn idle_connection_is_reset_after_the_timeout() {
     assert_eq!(w.stats().timeouts, 1);
     let next = w.client.connect(PORT);
     assert!(w.run_until(SECOND, |w| established(w, next)));
+}
+
+#[test]
+fn a_connection_reset_right_after_its_handshake_is_counted() {
+    let mut w = World::new(WorldConfig { slots: 1, ..WorldConfig::default() });
+    let c = w.client.connect(PORT);
+    // The client is established as soon as the SYN-ACK arrives; the server
+    // learns it from the ACK, which now travels with data and an RST.
+    assert!(w.run_until(SECOND, |w| established(w, c)));
+    w.client.send(c, b"bye");
+    w.client.socket(c).abort();
+    assert!(w.run_until(SECOND, |w| w.server.slots()[0].state() == SlotState::Listening && w.stats().resets == 1));
+    assert_eq!(w.stats().accepted, 1);
+}
+
+#[test]
+fn an_abandoned_handshake_counts_nothing_and_frees_the_slot() {
+    let mut w = World::new(WorldConfig { slots: 1, ..WorldConfig::default() });
+    // A first, normal connection, so both sides know each other's MAC.
+    let first = w.client.connect(PORT);
+    w.client.conns[first].close_when_sent = true;
+    assert!(w.run_until(SECOND * 2, |w| w.stats().closed == 1));
+    // The client never hears the SYN-ACK, so it never completes the handshake.
+    w.client.link.set_faults(echo_sim::Faults { drop_pct: 100, corrupt_pct: 0, seed: 1 });
+    let c = w.client.connect(PORT);
+    assert!(w.run_until(SECOND, |w| w.server.slots()[0].state() == SlotState::Handshake));
+    w.client.socket(c).abort();
+    w.run_for(SECOND);
+    w.client.link.set_faults(echo_sim::Faults::default());
+    w.run_for(Duration::from_secs(40));
+    assert_eq!(w.server.slots()[0].state(), SlotState::Listening);
+    assert_eq!((w.stats().accepted, w.stats().resets), (1, 0));
 }

@@ -104,7 +104,7 @@ fn a_vanished_peer_is_dropped_and_its_slot_reused() {
     config.echo.idle_timeout = None; // only the peer timeout can free it
     let mut w = World::new(config);
     let c = w.client.connect(PORT);
-    assert!(w.run_until(SECOND, |w| w.server.open_connections() == 1));
+    assert!(w.run_until(SECOND, |w| w.stats().accepted == 1));
     // The client's cable is cut both ways.
     let cut = Faults { drop_pct: 100, corrupt_pct: 0, seed: 1 };
     w.server_link.set_faults(cut);

@@ -189,10 +189,13 @@ impl<'a> EchoServer<'a> {
     /// the next call, unless a frame arrives first (`None`: until a frame arrives).
     pub fn poll<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) -> Option<Duration> {
         tcp_timestamps::advance(now.total_millis());
-        let mut watch = SynWatch { inner: device, port: self.config.port, seen: heapless::Vec::new() };
+        let mut watch =
+            SynWatch { inner: device, port: self.config.port, mac: self.net.mac, seen: heapless::Vec::new() };
         self.iface.poll(now, &mut watch, &mut self.sockets);
-        for syn in watch.seen.iter() {
-            self.count_if_refused(*syn);
+        for &(from, to) in watch.seen.iter() {
+            if self.iface.ip_addrs().iter().any(|cidr| cidr.address() == to) {
+                self.count_if_refused(from);
+            }
         }
         self.service_network(now);
         self.service(now);
@@ -286,18 +289,14 @@ impl<'a> EchoServer<'a> {
             slot.state = state;
             match step {
                 Step::Wait => {}
-                Step::Relisten { clean } => {
+                Step::Handshake => {
+                    slot.remote = sock.remote_endpoint();
+                    slot.last_active = now;
+                }
+                Step::Abandoned => slot.remote = None,
+                Step::Relisten(ending) => {
                     if let Some(remote) = slot.remote.take() {
-                        if slot.timed_out {
-                            self.stats.timeouts += 1;
-                            info!("{}: idle timeout, connection reset", remote);
-                        } else if clean {
-                            self.stats.closed += 1;
-                            info!("{}: closed", remote);
-                        } else {
-                            self.stats.resets += 1;
-                            info!("{}: reset", remote);
-                        }
+                        self.stats.count_ending(ending, remote, slot.timed_out, now - slot.last_active, &config);
                     }
                     slot.timed_out = false;
                     if sock.state() == tcp::State::TimeWait {
@@ -313,7 +312,7 @@ impl<'a> EchoServer<'a> {
                 }
                 Step::Accept => {
                     self.stats.accepted += 1;
-                    slot.remote = sock.remote_endpoint();
+                    slot.remote = sock.remote_endpoint().or(slot.remote);
                     slot.last_active = now;
                     if let Some(remote) = slot.remote {
                         info!("connect from {}", remote);

@@ -8,8 +8,10 @@ use smoltcp::socket::tcp::State as Tcp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SlotState {
-    /// Waiting for a client (the socket listens, or is mid-handshake).
+    /// Waiting for a client: the socket listens.
     Listening,
+    /// A client's SYN was answered; waiting for its ACK. The slot is taken.
+    Handshake,
     /// A client is connected; its data is echoed.
     Open,
     /// The peer half-closed and everything it sent has been echoed; our FIN is
@@ -17,11 +19,31 @@ pub enum SlotState {
     Closing,
 }
 
+/// How a connection ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// No connection was there (first poll, or nothing happened).
+    Nothing,
+    /// The close handshake completed.
+    Closed,
+    /// Reset by the peer, or dropped by TCP's timeout.
+    Reset,
+    /// Ended straight from the handshake: in smoltcp an RST during the
+    /// handshake returns the socket to LISTEN, so CLOSED here means either the
+    /// handshake timed out or the connection was established and reset within
+    /// one poll. The server tells the two apart by the time elapsed.
+    FromHandshake,
+}
+
 /// What the server must do for a slot this poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     /// Nothing to do.
     Wait,
+    /// A SYN was answered: note the client.
+    Handshake,
+    /// The handshake was abandoned and the socket listens again: forget the client.
+    Abandoned,
     /// The handshake completed: log the client, then echo.
     Accept,
     /// Echo whatever arrived.
@@ -29,12 +51,7 @@ pub enum Step {
     /// The peer is done and nothing is owed: close our side (FIN after the replies).
     Close,
     /// The connection is over: put the socket back to listening.
-    /// `clean` is false when it ended without our FIN being acknowledged
-    /// (reset by the peer, timed out).
-    Relisten {
-        /// The close handshake completed.
-        clean: bool,
-    },
+    Relisten(Ending),
 }
 
 /// The transition function. `owed` is true while the receive buffer still
@@ -44,15 +61,26 @@ pub fn next(prev: SlotState, tcp: Tcp, owed: bool) -> (SlotState, Step) {
     match tcp {
         // TIME-WAIT only happens if we closed first, which we never do; treat
         // it as done rather than holding the slot for 2*MSL.
-        Tcp::Closed | Tcp::TimeWait => match prev {
-            // A handshake that never completed, or the very first poll.
-            Listening => (Listening, Step::Relisten { clean: true }),
-            Open => (Listening, Step::Relisten { clean: false }),
-            Closing => (Listening, Step::Relisten { clean: true }),
+        Tcp::Closed | Tcp::TimeWait => {
+            let ending = match prev {
+                Listening => Ending::Nothing,
+                Handshake => Ending::FromHandshake,
+                Open => Ending::Reset,
+                Closing => Ending::Closed,
+            };
+            (Listening, Step::Relisten(ending))
+        }
+        Tcp::Listen => match prev {
+            Handshake => (Listening, Step::Abandoned),
+            _ => (prev, Step::Wait),
         },
-        Tcp::Listen | Tcp::SynReceived | Tcp::SynSent => (prev, Step::Wait),
+        Tcp::SynReceived => match prev {
+            Listening => (Handshake, Step::Handshake),
+            _ => (prev, Step::Wait),
+        },
+        Tcp::SynSent => (prev, Step::Wait),
         _ => match prev {
-            Listening => (Open, Step::Accept),
+            Listening | Handshake => (Open, Step::Accept),
             Open if tcp == Tcp::CloseWait && !owed => (Closing, Step::Close),
             Open => (Open, Step::Echo),
             Closing => (Closing, Step::Wait),
@@ -68,24 +96,36 @@ mod tests {
     #[test]
     fn a_whole_connection() {
         // Fresh socket: closed, so it starts listening.
-        assert_eq!(next(Listening, Tcp::Closed, false), (Listening, Step::Relisten { clean: true }));
+        assert_eq!(next(Listening, Tcp::Closed, false), (Listening, Step::Relisten(Ending::Nothing)));
         assert_eq!(next(Listening, Tcp::Listen, false), (Listening, Step::Wait));
-        assert_eq!(next(Listening, Tcp::SynReceived, false), (Listening, Step::Wait));
+        assert_eq!(next(Listening, Tcp::SynReceived, false), (Handshake, Step::Handshake));
+        assert_eq!(next(Handshake, Tcp::SynReceived, false), (Handshake, Step::Wait));
         // Handshake done.
-        assert_eq!(next(Listening, Tcp::Established, true), (Open, Step::Accept));
+        assert_eq!(next(Handshake, Tcp::Established, true), (Open, Step::Accept));
         assert_eq!(next(Open, Tcp::Established, true), (Open, Step::Echo));
         // Peer sent FIN while data is still owed: keep echoing.
         assert_eq!(next(Open, Tcp::CloseWait, true), (Open, Step::Echo));
         // All echoed: close.
         assert_eq!(next(Open, Tcp::CloseWait, false), (Closing, Step::Close));
         assert_eq!(next(Closing, Tcp::LastAck, false), (Closing, Step::Wait));
-        assert_eq!(next(Closing, Tcp::Closed, false), (Listening, Step::Relisten { clean: true }));
+        assert_eq!(next(Closing, Tcp::Closed, false), (Listening, Step::Relisten(Ending::Closed)));
     }
 
     #[test]
-    fn reset_or_timeout_while_open_is_unclean() {
-        assert_eq!(next(Open, Tcp::Closed, true), (Listening, Step::Relisten { clean: false }));
-        assert_eq!(next(Open, Tcp::Closed, false), (Listening, Step::Relisten { clean: false }));
+    fn reset_or_timeout_while_open_is_a_reset() {
+        assert_eq!(next(Open, Tcp::Closed, true), (Listening, Step::Relisten(Ending::Reset)));
+        assert_eq!(next(Open, Tcp::Closed, false), (Listening, Step::Relisten(Ending::Reset)));
+    }
+
+    #[test]
+    fn a_connection_reset_within_the_poll_that_completed_it_is_not_lost() {
+        // ACK, data and RST in one poll: the slot goes from handshake to closed.
+        assert_eq!(next(Handshake, Tcp::Closed, false), (Listening, Step::Relisten(Ending::FromHandshake)));
+    }
+
+    #[test]
+    fn an_rst_during_the_handshake_frees_the_slot() {
+        assert_eq!(next(Handshake, Tcp::Listen, false), (Listening, Step::Abandoned));
     }
 
     #[test]
@@ -95,12 +135,12 @@ mod tests {
 
     #[test]
     fn time_wait_frees_the_slot() {
-        assert_eq!(next(Closing, Tcp::TimeWait, false), (Listening, Step::Relisten { clean: true }));
+        assert_eq!(next(Closing, Tcp::TimeWait, false), (Listening, Step::Relisten(Ending::Closed)));
     }
 
     #[test]
     fn a_connection_closed_before_we_saw_it_open_is_still_accepted() {
         // Data and FIN can arrive in the same poll as the handshake's last ACK.
-        assert_eq!(next(Listening, Tcp::CloseWait, true), (Open, Step::Accept));
+        assert_eq!(next(Handshake, Tcp::CloseWait, true), (Open, Step::Accept));
     }
 }
