@@ -47,3 +47,36 @@ fn sigterm_stops_host_sim_promptly_and_removes_its_tap() {
     assert!(took < Duration::from_millis(1500), "took {took:?} to exit after SIGTERM");
     assert!(server.ns().ip(&["link", "show", TAP]).is_err(), "{TAP} still exists after host-sim exited");
 }
+
+#[test]
+#[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
+fn pcap_capture_is_a_valid_file_holding_the_exchange() {
+    let dir = std::env::temp_dir().join(format!("echo-systests-pcap-{}", std::process::id()));
+    fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("capture.pcap");
+    let target = Target::HostSim { mode: Mode::Stamp, extra_args: vec!["--pcap".into(), file.display().to_string()] };
+    let mut server = target.start().expect("host-sim");
+    let mut stream = server.connect().expect("connect");
+    systests::client::round_trip(&mut stream, Mode::Stamp, b"captured hello").expect("echo");
+    drop(stream);
+    let status = server.stop(Duration::from_secs(3)).expect("exit on SIGTERM");
+    assert!(status.success(), "{}", server.log());
+    let pcap = fs::read(&file).expect("pcap written");
+    let _ = fs::remove_dir_all(&dir);
+    // Global header: magic, version 2.4, link type 1 (Ethernet) — what Wireshark checks.
+    assert!(pcap.len() > 24, "pcap holds no records");
+    assert_eq!(u32::from_le_bytes(pcap[0..4].try_into().unwrap()), 0xa1b2_c3d4, "pcap magic");
+    assert_eq!((u16::from_le_bytes([pcap[4], pcap[5]]), u16::from_le_bytes([pcap[6], pcap[7]])), (2, 4));
+    assert_eq!(u32::from_le_bytes(pcap[20..24].try_into().unwrap()), 1, "link type Ethernet");
+    // Walk the records: every length consistent, the payload and its echo inside.
+    let (mut at, mut records) = (24, 0);
+    while at < pcap.len() {
+        let incl = u32::from_le_bytes(pcap[at + 8..at + 12].try_into().unwrap()) as usize;
+        assert!(at + 16 + incl <= pcap.len(), "record {records} runs past the end");
+        at += 16 + incl;
+        records += 1;
+    }
+    assert!(records >= 6, "only {records} frames captured (handshake, data, echo, close expected)");
+    let count = |needle: &[u8]| pcap.windows(needle.len()).filter(|w| *w == needle).count();
+    assert!(count(b"captured hello") >= 2, "the message and its echo are not both in the capture");
+}
