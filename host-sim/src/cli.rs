@@ -97,7 +97,7 @@ pub struct Args {
     pub mode: ModeArg,
 
     /// Receive and transmit buffer per connection, in bytes (the TCP window).
-    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES", value_parser = parse_buffer)]
+    #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES", value_parser = parse_buffer)]
     pub buffer: usize,
 
     /// IP MTU of the link. Above 1500 means jumbo frames: a TAP host-sim
