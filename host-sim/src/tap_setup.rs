@@ -16,6 +16,7 @@ pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>, mtu: usiz
     if existed && !Path::new("/sys/class/net").join(name).join("tun_flags").exists() {
         bail!("`{name}` exists but is not a TAP device; pick another name with --tap, or remove it");
     }
+    check_tun_device(name, host_ip)?;
     let iface = match Iface::without_packet_info(name, Mode::Tap) {
         Ok(iface) => iface,
         Err(e) => return Err(explain_open_error(name, existed, host_ip, e)),
@@ -30,6 +31,28 @@ pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>, mtu: usiz
     }
     iface.set_non_blocking().context("cannot make the TAP non-blocking")?;
     Ok(iface)
+}
+
+/// Opening the clone device is the first step for everyone; a locked-down
+/// `/dev/net/tun` (mode 0600) would otherwise look like "TAP owned by another
+/// user".
+fn check_tun_device(name: &str, host_ip: Ipv4Cidr) -> Result<()> {
+    const TUN: &str = "/dev/net/tun";
+    match std::fs::OpenOptions::new().read(true).write(true).open(TUN) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            bail!("{TUN} is missing: load the tun module (`sudo modprobe tun`)")
+        }
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(TUN).map(|m| m.permissions().mode() & 0o777).unwrap_or(0);
+            let fix = setup_commands(name, host_ip);
+            bail!(
+                "cannot open {TUN} (mode {mode:04o}; most distributions ship 0666). Run host-sim as root, or let users open it and make {name} once:\n    sudo chmod 0666 {TUN}\n{fix}"
+            )
+        }
+        Err(e) => Err(e).context(format!("cannot open {TUN}")),
+    }
 }
 
 /// The one-time commands that make a TAP usable without root.

@@ -80,3 +80,63 @@ fn pcap_capture_is_a_valid_file_holding_the_exchange() {
     let count = |needle: &[u8]| pcap.windows(needle.len()).filter(|w| *w == needle).count();
     assert!(count(b"captured hello") >= 2, "the message and its echo are not both in the capture");
 }
+
+#[test]
+#[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
+fn a_tap_made_once_for_a_user_is_used_as_it_is_without_root() {
+    let ns = Netns::new().expect("namespace");
+    // What the README tells a user to run once (with sudo).
+    ns.ip(&["tuntap", "add", "dev", TAP, "mode", "tap", "user", "65534"]).expect("tuntap add");
+    ns.ip(&["addr", "add", systests::HOST_CIDR, "dev", TAP]).expect("addr add");
+    ns.ip(&["link", "set", TAP, "up"]).expect("link up");
+    let dir = std::env::temp_dir().join(format!("echo-systests-user-{}", ns.name()));
+    fs::create_dir_all(&dir).expect("temp dir");
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o777)).expect("chmod dir");
+    let bin = dir.join("host-sim");
+    fs::copy(bins::host_sim().expect("host-sim"), &bin).expect("copy host-sim");
+    fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).expect("chmod host-sim");
+    let log = dir.join("host-sim.log");
+    let out = fs::File::create(&log).expect("log file");
+    // Some machines lock /dev/net/tun to root (mode 0600); give this run a
+    // standard 0666 node, bind-mounted in a private mount namespace only, so
+    // the host's stays as it is.
+    let tun = dir.join("tun");
+    let script = format!(
+        "mknod {tun} c 10 200 && chmod 0666 {tun} && mount --bind {tun} /dev/net/tun && \
+         exec setpriv --reuid=65534 --regid=65534 --clear-groups {bin} --tap {TAP}",
+        tun = tun.display(),
+        bin = bin.display()
+    );
+    let mut child = ns
+        .command("unshare")
+        .args(["-m", "sh", "-c", &script])
+        .stdout(out.try_clone().expect("log"))
+        .stderr(out)
+        .spawn()
+        .expect("host-sim as nobody");
+
+    // Served without root: the echo works once host-sim is up.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let served = loop {
+        let attempt = ns.run(|| -> Result<(), String> {
+            let mut stream = std::net::TcpStream::connect_timeout(&systests::SERVER, Duration::from_millis(500))
+                .map_err(|e| e.to_string())?;
+            systests::client::round_trip(&mut stream, Mode::Stamp, b"no root needed")
+        });
+        let attempt = attempt.map_err(|e| e.to_string()).and_then(|r| r);
+        match attempt {
+            Ok(()) => break Ok(()),
+            Err(e) if Instant::now() >= deadline => break Err(e),
+            Err(_) => std::thread::sleep(Duration::from_millis(200)),
+        }
+    };
+    // SIGTERM through kill(1), then reap.
+    let _ = std::process::Command::new("kill").arg(child.id().to_string()).status();
+    let status = child.wait().expect("reap host-sim");
+    let text = fs::read_to_string(&log).unwrap_or_default();
+    let _ = fs::remove_dir_all(&dir);
+    assert!(served.is_ok(), "no echo from host-sim running as nobody: {served:?}\n{text}");
+    assert!(status.success(), "host-sim as nobody exited with {status}\n{text}");
+    assert!(!text.contains("created tap0"), "host-sim recreated the user's TAP:\n{text}");
+    assert!(ns.ip(&["link", "show", TAP]).is_ok(), "the user's persistent TAP is gone");
+}
