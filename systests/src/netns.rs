@@ -72,6 +72,8 @@ impl Netns {
     pub fn add_tap(&self) -> io::Result<()> {
         self.ip(&["tuntap", "add", "dev", TAP, "mode", "tap"])?;
         self.ip(&["addr", "add", HOST_CIDR, "dev", TAP])?;
+        // As host-sim does for a TAP it creates; nodad: usable at once.
+        self.ip(&["-6", "addr", "add", "fdaa::100/64", "dev", TAP, "nodad"])?;
         self.ip(&["link", "set", TAP, "up"])?;
         Ok(())
     }

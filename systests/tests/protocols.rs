@@ -1,5 +1,7 @@
-//! host-sim beyond the tutorial's IPv4 TCP: the same echo over IPv6, UDP
-//! echo on the same port (IPv4 and IPv6), and line mode.
+//! Beyond the tutorial's IPv4 TCP: the same echo over IPv6 and UDP echo on
+//! the same port (IPv4 and IPv6) — host-sim and, when `MPS2_ELF` is set, the
+//! MPS2-AN386 firmware in QEMU (its default features include both) — and
+//! host-sim's line mode.
 
 use std::io::{ErrorKind, Write};
 use std::net::Shutdown;
@@ -17,20 +19,30 @@ const UDP_CHUNK: usize = 1024;
 #[test]
 #[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
 fn hello_over_ipv6_comes_back_stamped() {
-    let server = Target::host_sim(Mode::Stamp).start().expect("host-sim");
-    let mut stream =
-        server.connect_to(SERVER6).unwrap_or_else(|e| panic!("connect to {SERVER6}: {e}\n{}", server.log()));
-    round_trip(&mut stream, Mode::Stamp, b"hello").unwrap_or_else(|e| panic!("{e}"));
-    round_trip(&mut stream, Mode::Stamp, b"hello again").unwrap_or_else(|e| panic!("{e}"));
-    stream.shutdown(Shutdown::Write).expect("shutdown");
-    let rest = read_to_eof(&mut stream, IO_TIMEOUT).expect("FIN after ours");
-    assert!(rest.is_empty(), "unexpected bytes: {rest:?}");
+    for target in Target::stamp_targets() {
+        let server = target.start().unwrap_or_else(|e| panic!("{}: {e}", target.name()));
+        let name = target.name();
+        let mut stream = server
+            .connect_to(SERVER6)
+            .unwrap_or_else(|e| panic!("{name}: connect to {SERVER6}: {e}\n{}", server.log()));
+        round_trip(&mut stream, Mode::Stamp, b"hello").unwrap_or_else(|e| panic!("{name}: {e}"));
+        round_trip(&mut stream, Mode::Stamp, b"hello again").unwrap_or_else(|e| panic!("{name}: {e}"));
+        stream.shutdown(Shutdown::Write).expect("shutdown");
+        let rest = read_to_eof(&mut stream, IO_TIMEOUT).expect("FIN after ours");
+        assert!(rest.is_empty(), "{name}: unexpected bytes: {rest:?}");
+    }
 }
 
 #[test]
 #[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
 fn udp_datagrams_are_answered_stamped_over_ipv4_and_ipv6() {
-    let server = Target::host_sim(Mode::Stamp).start().expect("host-sim");
+    for target in Target::stamp_targets() {
+        udp_echo(&target);
+    }
+}
+
+fn udp_echo(target: &Target) {
+    let server = target.start().unwrap_or_else(|e| panic!("{}: {e}", target.name()));
     // Not a multiple of anything, and no two 1024-byte windows alike.
     let big: Vec<u8> = (0..1400u32).map(|i| b'a' + (i * 7 % 26) as u8).collect();
     for addr in [SERVER, SERVER6] {
