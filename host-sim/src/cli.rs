@@ -198,27 +198,25 @@ fn parse_mac(s: &str) -> Result<EthernetAddress, String> {
     Ok(mac)
 }
 
-fn parse_max_conn(s: &str) -> Result<usize, String> {
+/// A whole number in `min..=max`, else a message naming `what` and the range.
+fn in_range(s: &str, min: usize, max: usize, what: &str) -> Result<usize, String> {
     match s.parse::<usize>() {
-        Ok(n) if (1..=65_535).contains(&n) => Ok(n),
-        _ => Err(format!("`{s}` is not a connection count from 1 to 65535")),
+        Ok(n) if (min..=max).contains(&n) => Ok(n),
+        _ => Err(format!("`{s}` is not {what} from {min} to {max}")),
     }
 }
 
+fn parse_max_conn(s: &str) -> Result<usize, String> {
+    in_range(s, 1, 65_535, "a connection count")
+}
+
 fn parse_buffer(s: &str) -> Result<usize, String> {
-    let min = echo_core::STAMP_LEN + 1;
-    match s.parse::<usize>() {
-        Ok(n) if (min..=1 << 24).contains(&n) => Ok(n),
-        _ => Err(format!("`{s}` is not a buffer size from {min} to 16777216 bytes")),
-    }
+    in_range(s, echo_core::STAMP_LEN + 1, 1 << 24, "a buffer size in bytes")
 }
 
 fn parse_mtu(s: &str) -> Result<usize, String> {
     // 1280: IPv6's minimum; 65521: the largest TAP frame (65535) less the Ethernet header.
-    match s.parse::<usize>() {
-        Ok(n) if (1280..=65521).contains(&n) => Ok(n),
-        _ => Err(format!("`{s}` is not an MTU from 1280 to 65521 bytes")),
-    }
+    in_range(s, 1280, 65_521, "an MTU in bytes")
 }
 
 fn parse_ifname(s: &str) -> Result<String, String> {
