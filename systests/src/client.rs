@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use crate::stamp::{check_reply, parse_stamp, STAMP_LEN};
+use crate::stamp::{check_reply, stamp_of, STAMP_LEN};
 use crate::Mode;
 
 /// Sends `payload` and checks that exactly its echo comes back: the same
@@ -42,15 +42,7 @@ pub fn stamp_of_reply(stream: &mut TcpStream, payload: &[u8]) -> Result<i64, Str
     let mut reply = vec![0; STAMP_LEN + payload.len()];
     read_exact_reporting(stream, &mut reply)
         .map_err(|e| format!("reply to {:?}: {e}", String::from_utf8_lossy(payload)))?;
-    let (time, rest) = parse_stamp(&reply)?;
-    if rest != payload {
-        return Err(format!(
-            "reply payload {:?}, expected {:?}",
-            String::from_utf8_lossy(rest),
-            String::from_utf8_lossy(payload)
-        ));
-    }
-    Ok(time)
+    stamp_of(&reply, payload)
 }
 
 /// Reads until the server's FIN, giving up after `limit` in total.

@@ -74,6 +74,12 @@ pub fn check_recent(stamp: i64) -> Result<(), String> {
 
 /// Checks that `reply` is exactly `[<ctime of now>] ` followed by `payload`.
 pub fn check_reply(reply: &[u8], payload: &[u8]) -> Result<(), String> {
+    check_recent(stamp_of(reply, payload)?)
+}
+
+/// The stamp's time of a `reply` that must be a stamp followed by exactly
+/// `payload` (the time itself is not checked).
+pub fn stamp_of(reply: &[u8], payload: &[u8]) -> Result<i64, String> {
     let (time, rest) = parse_stamp(reply)?;
     if rest != payload {
         return Err(format!(
@@ -82,7 +88,7 @@ pub fn check_reply(reply: &[u8], payload: &[u8]) -> Result<(), String> {
             String::from_utf8_lossy(payload)
         ));
     }
-    check_recent(time)
+    Ok(time)
 }
 
 /// Splits a stream of stamped replies into payloads and checks each stamp and

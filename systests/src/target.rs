@@ -198,6 +198,20 @@ impl Running {
         self.connect_to(SERVER)
     }
 
+    /// Connects, retrying refusals for up to `window`: a slot is free again
+    /// only once the server has seen its previous connection end.
+    pub fn connect_within(&self, window: Duration) -> io::Result<TcpStream> {
+        let deadline = Instant::now() + window;
+        loop {
+            match self.connect() {
+                Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && Instant::now() < deadline => {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Like [`Running::connect`], to another address of the target (IPv6, a
     /// DHCP lease).
     pub fn connect_to(&self, addr: SocketAddr) -> io::Result<TcpStream> {

@@ -3,8 +3,7 @@
 
 use std::io;
 use std::net::TcpStream;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use systests::client::{expect_echo, round_trip};
 use systests::{Running, Target};
@@ -43,7 +42,8 @@ fn five_are_served_the_sixth_is_refused_until_one_leaves() {
 
         // One leaves; its slot must be taken by a newcomer shortly after.
         drop(clients.remove(0));
-        let mut newcomer = connect_within(&server, Duration::from_secs(3))
+        let mut newcomer = server
+            .connect_within(Duration::from_secs(3))
             .unwrap_or_else(|e| panic!("{name}: no slot freed after a client left: {e}"));
         round_trip(&mut newcomer, mode, b"newcomer").unwrap_or_else(|e| panic!("{name}: newcomer: {e}"));
         clients.push(newcomer);
@@ -59,19 +59,5 @@ fn expect_refused(server: &Running, what: &str) {
         Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
         Err(e) => panic!("{name}: {what}: expected ECONNREFUSED (RST), got {e}"),
         Ok(_) => panic!("{name}: {what}: was accepted, expected ECONNREFUSED"),
-    }
-}
-
-/// Connects, retrying on refusal until `window` has passed: the server frees
-/// a slot only once the leaving client's close handshake is done.
-fn connect_within(server: &Running, window: Duration) -> io::Result<TcpStream> {
-    let deadline = Instant::now() + window;
-    loop {
-        match server.connect() {
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && Instant::now() < deadline => {
-                thread::sleep(Duration::from_millis(50));
-            }
-            other => return other,
-        }
     }
 }

@@ -42,20 +42,6 @@ fn expect_refused_promptly(server: &Running, what: &str) {
     assert!(took < Duration::from_secs(1), "{what}: refusal took {took:?}");
 }
 
-/// Connects, retrying refusals for up to `window`: a slot is free again only
-/// once the server has seen its previous connection end.
-fn connect_within(server: &Running, window: Duration) -> io::Result<TcpStream> {
-    let deadline = Instant::now() + window;
-    loop {
-        match server.connect() {
-            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused && Instant::now() < deadline => {
-                thread::sleep(Duration::from_millis(10));
-            }
-            other => return other,
-        }
-    }
-}
-
 /// Waits for the server to end a connection we left silent: a read must see
 /// RST (ECONNRESET) or FIN (0) within `limit`, and no data.
 fn expect_reset(stream: &mut TcpStream, limit: Duration, what: &str) {
@@ -104,7 +90,8 @@ fn idle_hogs_are_reset_and_their_slots_reclaimed() {
     // Every slot is usable again.
     let mut fresh: Vec<TcpStream> = (0..SLOTS)
         .map(|i| {
-            connect_within(&server, Duration::from_secs(1))
+            server
+                .connect_within(Duration::from_secs(1))
                 .unwrap_or_else(|e| panic!("new client {i} after the hogs were reset: {e}"))
         })
         .collect();
@@ -189,7 +176,7 @@ fn eight_clients_on_five_slots_five_served_three_refused_at_once() {
 
     let mut again: Vec<TcpStream> = (0..SLOTS)
         .map(|i| {
-            connect_within(&server, Duration::from_secs(1)).unwrap_or_else(|e| panic!("second wave, client {i}: {e}"))
+            server.connect_within(Duration::from_secs(1)).unwrap_or_else(|e| panic!("second wave, client {i}: {e}"))
         })
         .collect();
     for (i, c) in again.iter_mut().enumerate() {
@@ -440,7 +427,7 @@ fn churn_with_resets_keeps_serving_counts_every_connection_and_memory_flat() {
     thread::sleep(Duration::from_millis(200));
     let rss_after = vm_rss_kib(pid);
 
-    let mut fresh = connect_within(&server, Duration::from_secs(1)).expect("a fresh client after the churn");
+    let mut fresh = server.connect_within(Duration::from_secs(1)).expect("a fresh client after the churn");
     round_trip(&mut fresh, Mode::Raw, b"after the churn").expect("fresh client");
     close_cleanly(&mut fresh, "fresh client");
     let settled = wait_until_all_ended(&server, Duration::from_secs(5));
@@ -616,7 +603,7 @@ fn malformed_frames_from_the_host_side_are_survived() {
     );
 
     server.check_running().expect("host-sim survived the malformed frames");
-    let mut client = connect_within(&server, Duration::from_secs(2)).expect("a client after the malformed frames");
+    let mut client = server.connect_within(Duration::from_secs(2)).expect("a client after the malformed frames");
     round_trip(&mut client, Mode::Raw, b"still serving after the garbage").expect("echo after the malformed frames");
     close_cleanly(&mut client, "client after the malformed frames");
     server.check_running().expect("host-sim still running");
