@@ -105,6 +105,13 @@ pub struct Args {
     #[arg(long, default_value_t = 1500, value_name = "BYTES", value_parser = parse_mtu)]
     pub mtu: usize,
 
+    /// Move one 1500-byte frame per syscall instead of letting the kernel hand
+    /// over and take back TCP segments of up to 64 KiB through the TAP
+    /// (virtio-net header, checksum offload and TSO, as a VM's NIC). Offloads
+    /// keep --mtu toward the host; they are also off under fault injection.
+    #[arg(long)]
+    pub no_offload: bool,
+
     /// Reset a connection that has been silent this many seconds, freeing its
     /// slot at once (0 = never). Peers that stop acknowledging are dropped
     /// after 30 s regardless (keep-alive probes every 10 s).

@@ -2,6 +2,7 @@
 
 mod cli;
 mod event_loop;
+mod offload;
 mod tap_device;
 mod tap_setup;
 
@@ -33,8 +34,14 @@ fn main() {
 
 fn run(args: Args) -> Result<()> {
     // Open the TAP and install signal handlers before anything can fail late.
-    let tap =
-        TapDevice::new(tap_setup::open(&args.tap, args.host_ip, args.ip6.and(args.host_ip6), args.mtu)?, args.mtu);
+    // Fault injection works on 1500-byte frames, as a wire's faults would.
+    let faults = args.drop_pct > 0 || args.corrupt_pct > 0;
+    let offload = !args.no_offload && !faults;
+    let tap = tap_setup::open(&args.tap, args.host_ip, args.ip6.and(args.host_ip6), args.mtu, offload)?;
+    let tap = TapDevice::new(tap, args.mtu);
+    if tap.offloads() {
+        log::info!("TAP offloads on: TCP crosses {} in segments of up to 64 KiB (MTU {} toward the host)", args.tap, args.mtu);
+    }
     let mut event_loop = EventLoop::new(tap.as_raw_fd())?;
 
     // The middleware stack of smoltcp's examples: faults, then tracing, then
@@ -47,16 +54,21 @@ fn run(args: Args) -> Result<()> {
     };
     let device = PcapWriter::new(tap, pcap, PcapMode::Both);
     let device = Tracer::new(device, if args.verbose { trace_frame } else { |_, _| {} });
+    if !faults {
+        // Not even a pass-through injector: smoltcp's caps the MTU at 1536.
+        return serve(&args, device, &mut event_loop);
+    }
     let mut device = FaultInjector::new(device, args.seed);
     device.set_drop_chance(args.drop_pct);
     device.set_corrupt_chance(args.corrupt_pct);
-    if args.drop_pct > 0 || args.corrupt_pct > 0 {
-        log::warn!(
-            "injecting faults: {}% of frames dropped, {}% corrupted (seed {})",
-            args.drop_pct,
-            args.corrupt_pct,
-            args.seed
-        );
+    log::warn!(
+        "injecting faults: {}% of frames dropped, {}% corrupted (seed {})",
+        args.drop_pct,
+        args.corrupt_pct,
+        args.seed
+    );
+    if args.mtu > 1500 {
+        log::warn!("fault injection limits frames to 1536 bytes: --mtu {} is not used", args.mtu);
     }
     serve(&args, device, &mut event_loop)
 }

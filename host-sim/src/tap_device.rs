@@ -1,13 +1,16 @@
 //! The TAP as a `smoltcp::phy::Device`: non-blocking reads and writes into
 //! buffers reused for every frame (smoltcp's own `TunTapInterface` allocates
-//! one per received frame).
+//! one per received frame). On an offloading TAP each frame carries a
+//! virtio-net header, which [`Offload`] reads and writes around smoltcp.
 
 use std::io;
 use std::os::fd::{AsRawFd, RawFd};
 
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
-use tun_tap::Iface;
+
+use crate::offload::{Offload, VnetHdr, SEGMENT_MTU, VNET_HDR_LEN};
+use crate::tap_setup::Tap;
 
 /// Ethernet header bytes in front of the IP MTU.
 const ETHERNET_HEADER: usize = 14;
@@ -16,15 +19,29 @@ const ETHERNET_HEADER: usize = 14;
 /// errors is visible without flooding the log.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TapErrors {
-    /// Reads that failed with something other than "nothing to read".
+    /// Reads that failed with something other than "nothing to read", and
+    /// frames whose virtio-net header made no sense.
     pub rx: u64,
     /// Frames that could not be written (queue full or error): TCP retransmits them.
     pub tx: u64,
 }
 
+impl TapErrors {
+    fn count_rx(&mut self, what: &dyn std::fmt::Display) {
+        self.rx += 1;
+        if self.rx.is_power_of_two() {
+            log::warn!("TAP read failed ({} so far): {what}", self.rx);
+        }
+    }
+}
+
 /// A TAP interface driven without blocking.
 pub struct TapDevice {
-    iface: Iface,
+    tap: Tap,
+    /// Present when the TAP carries virtio-net headers.
+    offload: Option<Offload>,
+    /// Bytes in front of each frame in the buffers: the header, or nothing.
+    head: usize,
     rx_buf: Vec<u8>,
     tx_buf: Vec<u8>,
     errors: TapErrors,
@@ -32,22 +49,33 @@ pub struct TapDevice {
 }
 
 impl TapDevice {
-    /// Wraps an opened, non-blocking TAP whose IP MTU is `mtu`.
-    pub fn new(iface: Iface, mtu: usize) -> Self {
-        let frame_max = mtu + ETHERNET_HEADER;
+    /// Wraps an opened, non-blocking TAP whose IP MTU toward the host is `mtu`.
+    pub fn new(tap: Tap, mtu: usize) -> Self {
+        let (offload, head, ip_mtu) = match tap {
+            Tap::Plain(_) => (None, 0, mtu),
+            Tap::Offload(_) => (Some(Offload::new(mtu)), VNET_HDR_LEN, SEGMENT_MTU.max(mtu)),
+        };
+        let frame_max = ip_mtu + ETHERNET_HEADER;
         TapDevice {
-            iface,
-            rx_buf: vec![0; frame_max],
-            tx_buf: vec![0; frame_max],
+            tap,
+            offload,
+            head,
+            rx_buf: vec![0; head + frame_max],
+            tx_buf: vec![0; head + frame_max],
             errors: TapErrors::default(),
             frame_max,
         }
+    }
+
+    /// True when frames cross the TAP as 64 KiB segments.
+    pub fn offloads(&self) -> bool {
+        self.offload.is_some()
     }
 }
 
 impl AsRawFd for TapDevice {
     fn as_raw_fd(&self) -> RawFd {
-        self.iface.as_raw_fd()
+        self.tap.as_raw_fd()
     }
 }
 
@@ -56,25 +84,33 @@ impl phy::Device for TapDevice {
     type TxToken<'a> = TxToken<'a>;
 
     fn receive(&mut self, _: Instant) -> Option<(RxToken<'_>, TxToken<'_>)> {
-        match self.iface.recv(&mut self.rx_buf) {
-            Ok(n) => Some((
-                RxToken { frame: &self.rx_buf[..n] },
-                TxToken { iface: &self.iface, buf: &mut self.tx_buf, errors: &mut self.errors },
-            )),
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => None,
-            Err(e) => {
-                // EIO while the link is down, for example: count, and try later.
-                self.errors.rx += 1;
-                if self.errors.rx.is_power_of_two() {
-                    log::warn!("TAP read failed ({} so far): {e}", self.errors.rx);
+        loop {
+            let n = match self.tap.recv(&mut self.rx_buf) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return None,
+                Err(e) => {
+                    // EIO while the link is down, for example: count, and try later.
+                    self.errors.count_rx(&e);
+                    return None;
                 }
-                None
+            };
+            if let Some(offload) = &mut self.offload {
+                let Some((hdr, frame)) = self.rx_buf[..n].split_first_chunk_mut::<VNET_HDR_LEN>() else {
+                    self.errors.count_rx(&"frame shorter than its virtio-net header");
+                    continue;
+                };
+                if let Err(e) = offload.on_receive(VnetHdr::parse(hdr), frame) {
+                    self.errors.count_rx(&e);
+                    continue;
+                }
             }
+            let tx = TxToken { tap: &self.tap, offload: &mut self.offload, buf: &mut self.tx_buf, head: self.head, errors: &mut self.errors };
+            return Some((RxToken { frame: &self.rx_buf[self.head..n] }, tx));
         }
     }
 
     fn transmit(&mut self, _: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken { iface: &self.iface, buf: &mut self.tx_buf, errors: &mut self.errors })
+        Some(TxToken { tap: &self.tap, offload: &mut self.offload, buf: &mut self.tx_buf, head: self.head, errors: &mut self.errors })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {
@@ -98,18 +134,26 @@ impl phy::RxToken for RxToken<'_> {
 
 /// Permission to write one frame.
 pub struct TxToken<'a> {
-    iface: &'a Iface,
+    tap: &'a Tap,
+    offload: &'a mut Option<Offload>,
     buf: &'a mut Vec<u8>,
+    head: usize,
     errors: &'a mut TapErrors,
 }
 
 impl phy::TxToken for TxToken<'_> {
     fn consume<R, F: FnOnce(&mut [u8]) -> R>(self, len: usize, f: F) -> R {
-        if self.buf.len() < len {
-            self.buf.resize(len, 0);
+        let end = self.head + len;
+        if self.buf.len() < end {
+            self.buf.resize(end, 0);
         }
-        let result = f(&mut self.buf[..len]);
-        if let Err(e) = self.iface.send(&self.buf[..len]) {
+        let result = f(&mut self.buf[self.head..end]);
+        if let (Some(offload), Some((hdr, frame))) =
+            (self.offload, self.buf[..end].split_first_chunk_mut::<VNET_HDR_LEN>())
+        {
+            offload.on_transmit(frame).emit(hdr);
+        }
+        if let Err(e) = self.tap.send(&self.buf[..end]) {
             // A full TAP queue drops the frame, as a busy wire would; TCP recovers.
             self.errors.tx += 1;
             if self.errors.tx.is_power_of_two() {

@@ -1,7 +1,10 @@
 //! Opening the TAP: use it as it is when it exists, create and address it when
 //! it does not and we may, and otherwise say exactly which commands fix it.
 
-use std::io;
+use std::fs::File;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::process::Command;
 
@@ -9,16 +12,63 @@ use anyhow::{bail, Context, Result};
 use smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
 use tun_tap::{Iface, Mode};
 
-/// Opens `name` as a TAP; creates and addresses it (host side `host_ip`, and
-/// `host_ip6` if given) when missing.
-pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>, mtu: usize) -> Result<Iface> {
+/// An open TAP: plain frames (tun-tap), or frames behind a virtio-net header
+/// with the kernel's segmentation and checksum offloads on.
+pub enum Tap {
+    /// One Ethernet frame per read or write.
+    Plain(Iface),
+    /// A [`crate::offload::VnetHdr`] then a frame of up to 64 KiB per read or write.
+    Offload(File),
+}
+
+impl Tap {
+    /// Reads one frame (with its header, for `Offload`); `WouldBlock` when none waits.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Tap::Plain(iface) => iface.recv(buf),
+            Tap::Offload(file) => (&*file).read(buf),
+        }
+    }
+
+    /// Writes one frame (with its header, for `Offload`).
+    pub fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Tap::Plain(iface) => iface.send(buf),
+            Tap::Offload(file) => (&*file).write(buf),
+        }
+    }
+}
+
+impl AsRawFd for Tap {
+    fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Tap::Plain(iface) => iface.as_raw_fd(),
+            Tap::Offload(file) => file.as_raw_fd(),
+        }
+    }
+}
+
+/// Opens `name` as a TAP, with offloads if `offload` and the kernel allows;
+/// creates and addresses it (host side `host_ip`, and `host_ip6` if given)
+/// when missing.
+pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>, mtu: usize, offload: bool) -> Result<Tap> {
     let existed = Path::new("/sys/class/net").join(name).exists();
     if existed && !Path::new("/sys/class/net").join(name).join("tun_flags").exists() {
         bail!("`{name}` exists but is not a TAP device; pick another name with --tap, or remove it");
     }
     check_tun_device(name, host_ip)?;
-    let iface = match Iface::without_packet_info(name, Mode::Tap) {
-        Ok(iface) => iface,
+    let opened = match offload {
+        true => open_offload(name).or_else(|e| match e {
+            OffloadError::Refused(why) => {
+                log::warn!("the kernel refused TAP offloads ({why}); falling back to one frame per syscall");
+                Iface::without_packet_info(name, Mode::Tap).map(Tap::Plain)
+            }
+            OffloadError::Open(e) => Err(e),
+        }),
+        false => Iface::without_packet_info(name, Mode::Tap).map(Tap::Plain),
+    };
+    let tap = match opened {
+        Ok(tap) => tap,
         Err(e) => return Err(explain_open_error(name, existed, host_ip, e)),
     };
     if existed {
@@ -29,8 +79,56 @@ pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>, mtu: usiz
         configure(name, host_ip, host_ip6, mtu)
             .with_context(|| format!("created {name} but could not configure it"))?;
     }
-    iface.set_non_blocking().context("cannot make the TAP non-blocking")?;
-    Ok(iface)
+    if let Tap::Plain(iface) = &tap {
+        iface.set_non_blocking().context("cannot make the TAP non-blocking")?;
+    }
+    Ok(tap)
+}
+
+/// Why [`open_offload`] failed: the TAP could not be opened at all, or it
+/// could but the kernel would not do offloads on it.
+enum OffloadError {
+    Open(io::Error),
+    Refused(io::Error),
+}
+
+/// `struct ifreq` as TUNSETIFF reads it: a name, then the flags.
+#[repr(C)]
+struct IfReq {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    flags: libc::c_short,
+    _pad: [u8; 22],
+}
+
+/// Opens `name` non-blocking with a virtio-net header on every frame and
+/// checksum offload plus TSO for IPv4 and IPv6, as QEMU does for virtio-net.
+fn open_offload(name: &str) -> Result<Tap, OffloadError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open("/dev/net/tun")
+        .map_err(OffloadError::Open)?;
+    let mut req = IfReq { name: [0; libc::IFNAMSIZ], flags: 0, _pad: [0; 22] };
+    for (dst, src) in req.name.iter_mut().zip(name.bytes().take(libc::IFNAMSIZ - 1)) {
+        *dst = src as libc::c_char;
+    }
+    req.flags = (libc::IFF_TAP | libc::IFF_NO_PI | libc::IFF_VNET_HDR) as libc::c_short;
+    // SAFETY: TUNSETIFF reads and writes one `struct ifreq`; `req` has its layout and lives across the call.
+    if unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETIFF, &mut req as *mut IfReq) } < 0 {
+        let e = io::Error::last_os_error();
+        // EINVAL: a kernel without IFF_VNET_HDR, or a TAP made with other flags.
+        return Err(match e.raw_os_error() {
+            Some(libc::EINVAL) => OffloadError::Refused(e),
+            _ => OffloadError::Open(e),
+        });
+    }
+    let features = libc::TUN_F_CSUM | libc::TUN_F_TSO4 | libc::TUN_F_TSO6;
+    // SAFETY: TUNSETOFFLOAD takes its argument by value; no memory is passed.
+    if unsafe { libc::ioctl(file.as_raw_fd(), libc::TUNSETOFFLOAD, libc::c_ulong::from(features)) } < 0 {
+        return Err(OffloadError::Refused(io::Error::last_os_error()));
+    }
+    Ok(Tap::Offload(file))
 }
 
 /// Opening the clone device is the first step for everyone; a locked-down

@@ -1,0 +1,580 @@
+//! TAP segmentation offload, as a VM's virtio-net card does it: with a
+//! virtio-net header in front of every frame, the kernel hands host-sim TCP
+//! segments of up to 64 KiB (TSO) with the checksum left for us to finish, and
+//! takes 64 KiB segments back, cutting them at the link's MSS only if they
+//! ever reach a real wire. The link toward the host keeps its MTU (1500 by
+//! default); what shrinks is the number of frames, and with it the syscalls
+//! and wake-ups that bound a TAP at 1500 bytes a frame.
+//!
+//! smoltcp has no TSO, so it is given a large MTU and, in every SYN it
+//! receives, a large MSS; the peer's real MSS is kept per connection and goes
+//! back into each outgoing super-segment's header (`gso_size`), and the MSS
+//! smoltcp advertises is put back to the link's. The echo core does not know.
+
+use std::collections::HashMap;
+
+/// Bytes of the virtio-net header in front of every frame (`struct virtio_net_hdr`).
+pub const VNET_HDR_LEN: usize = 10;
+/// smoltcp's IP MTU on an offloading TAP: the largest frame a TAP takes (65535) less Ethernet.
+pub const SEGMENT_MTU: usize = 65_521;
+
+/// `VIRTIO_NET_HDR_F_NEEDS_CSUM`: the checksum from `csum_start` on is left to the reader.
+const NEEDS_CSUM: u8 = 1;
+#[cfg(test)]
+const GSO_NONE: u8 = 0;
+const GSO_TCPV4: u8 = 1;
+const GSO_TCPV6: u8 = 4;
+/// Where the checksum sits in a TCP header.
+const TCP_CHECKSUM_AT: usize = 16;
+const ETHERNET_HEADER: usize = 14;
+/// Connections whose MSS is remembered; beyond this the table starts over and
+/// forgotten connections are cut at the link's own MSS.
+const MAX_FLOWS: usize = 4096;
+
+/// The virtio-net header (legacy layout, native byte order as the TAP uses).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct VnetHdr {
+    /// `NEEDS_CSUM` and friends.
+    pub flags: u8,
+    /// `GSO_NONE`, `GSO_TCPV4` or `GSO_TCPV6`.
+    pub gso_type: u8,
+    /// Bytes of headers (Ethernet, IP, TCP) in front of the payload.
+    pub hdr_len: u16,
+    /// Payload bytes per segment when the frame is cut.
+    pub gso_size: u16,
+    /// Where the checksummed range starts.
+    pub csum_start: u16,
+    /// Where, from `csum_start`, the checksum goes.
+    pub csum_offset: u16,
+}
+
+impl VnetHdr {
+    /// Reads a header from the first [`VNET_HDR_LEN`] bytes.
+    pub fn parse(b: &[u8; VNET_HDR_LEN]) -> Self {
+        let u16_at = |i: usize| u16::from_ne_bytes([b[i], b[i + 1]]);
+        VnetHdr {
+            flags: b[0],
+            gso_type: b[1],
+            hdr_len: u16_at(2),
+            gso_size: u16_at(4),
+            csum_start: u16_at(6),
+            csum_offset: u16_at(8),
+        }
+    }
+
+    /// Writes the header into `b`.
+    pub fn emit(&self, b: &mut [u8; VNET_HDR_LEN]) {
+        b[0] = self.flags;
+        b[1] = self.gso_type;
+        for (i, v) in [(2, self.hdr_len), (4, self.gso_size), (6, self.csum_start), (8, self.csum_offset)] {
+            b[i..i + 2].copy_from_slice(&v.to_ne_bytes());
+        }
+    }
+}
+
+/// Why a received frame was dropped before smoltcp saw it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reject {
+    /// The header asks for a checksum outside the frame.
+    ChecksumOutOfFrame,
+}
+
+impl std::fmt::Display for Reject {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reject::ChecksumOutOfFrame => f.write_str("virtio-net header puts the checksum outside the frame"),
+        }
+    }
+}
+
+/// One connection, as seen from host-sim: remote address, remote port, local port.
+type Flow = ([u8; 16], u16, u16);
+
+/// Per-TAP offload state.
+#[derive(Debug)]
+pub struct Offload {
+    /// The link's IP MTU toward the host (`--mtu`).
+    link_mtu: usize,
+    /// The MSS each peer announced in its SYN.
+    peer_mss: HashMap<Flow, u16>,
+}
+
+impl Offload {
+    /// Offload over a link whose IP MTU is `link_mtu`.
+    pub fn new(link_mtu: usize) -> Self {
+        Offload { link_mtu, peer_mss: HashMap::new() }
+    }
+
+    /// Makes a received frame what smoltcp expects: the checksum finished,
+    /// and a SYN's MSS raised so smoltcp sends large segments.
+    pub fn on_receive(&mut self, hdr: VnetHdr, frame: &mut [u8]) -> Result<(), Reject> {
+        let partial = hdr.flags & NEEDS_CSUM != 0;
+        if let Some(tcp) = Tcp::find(frame) {
+            if tcp.flags(frame) & SYN != 0 && (partial || tcp.checksum_ok(frame)) {
+                // Checked first: a SYN corrupted on a bridged wire keeps its bad checksum.
+                if let Some(mss) = tcp.mss(frame) {
+                    self.remember(tcp.flow(frame, Direction::Received), mss);
+                    tcp.set_mss(frame, (SEGMENT_MTU - tcp.ip_header_len - TCP_MIN_HEADER) as u16);
+                    if !partial {
+                        tcp.fill_checksum(frame);
+                    }
+                }
+            }
+        }
+        if partial {
+            let start = usize::from(hdr.csum_start);
+            let at = start + usize::from(hdr.csum_offset);
+            if at + 2 > frame.len() {
+                return Err(Reject::ChecksumOutOfFrame);
+            }
+            // The field holds the pseudo-header sum; the rest is summed here.
+            let sum = fold(sum_words(&frame[start..]));
+            frame[at..at + 2].copy_from_slice(&finish(sum).to_ne_bytes());
+        }
+        Ok(())
+    }
+
+    /// The header for a frame smoltcp sends: TCP frames leave their checksum
+    /// to the kernel (which skips it for local delivery), segments over the
+    /// link MTU are marked for cutting at the peer's MSS, and a SYN announces
+    /// the link's MSS rather than smoltcp's.
+    pub fn on_transmit(&mut self, frame: &mut [u8]) -> VnetHdr {
+        let Some(tcp) = Tcp::find(frame) else { return VnetHdr::default() };
+        let link_mss = self.link_mtu - tcp.ip_header_len - TCP_MIN_HEADER;
+        if tcp.flags(frame) & SYN != 0 && tcp.mss(frame).is_some() {
+            tcp.set_mss(frame, link_mss as u16);
+        }
+        let mut hdr = VnetHdr {
+            flags: NEEDS_CSUM,
+            csum_start: tcp.start as u16,
+            csum_offset: TCP_CHECKSUM_AT as u16,
+            ..VnetHdr::default()
+        };
+        tcp.set_checksum(frame, fold(tcp.pseudo_header_sum(frame)));
+        if tcp.ip_header_len + tcp.len > self.link_mtu {
+            let mss = self.peer_mss.get(&tcp.flow(frame, Direction::Sent)).map_or(link_mss, |&m| link_mss.min(m.into()));
+            let options = tcp.header_len(frame) - TCP_MIN_HEADER;
+            hdr.gso_type = if tcp.v6 { GSO_TCPV6 } else { GSO_TCPV4 };
+            hdr.hdr_len = (tcp.start + tcp.header_len(frame)) as u16;
+            // The kernel copies the header, options included, onto every segment.
+            hdr.gso_size = mss.saturating_sub(options).max(1) as u16;
+        }
+        hdr
+    }
+
+    fn remember(&mut self, flow: Flow, mss: u16) {
+        if self.peer_mss.len() >= MAX_FLOWS && !self.peer_mss.contains_key(&flow) {
+            self.peer_mss.clear();
+        }
+        self.peer_mss.insert(flow, mss);
+    }
+}
+
+const SYN: u8 = 0x02;
+const TCP_MIN_HEADER: usize = 20;
+const TCP_OPTION_END: u8 = 0;
+const TCP_OPTION_NOP: u8 = 1;
+const TCP_OPTION_MSS: u8 = 2;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Direction {
+    Received,
+    Sent,
+}
+
+/// Where a TCP segment sits in an Ethernet frame (IPv4 without fragments, or
+/// IPv6 with TCP as the first header).
+#[derive(Debug, Clone, Copy)]
+struct Tcp {
+    v6: bool,
+    ip_header_len: usize,
+    /// Offset of the TCP header in the frame.
+    start: usize,
+    /// TCP header and payload, from the IP length field.
+    len: usize,
+}
+
+impl Tcp {
+    fn find(frame: &[u8]) -> Option<Tcp> {
+        let ip = frame.get(ETHERNET_HEADER..)?;
+        let (v6, ip_header_len, len) = match u16::from_be_bytes([frame[12], frame[13]]) {
+            0x0800 => {
+                let ihl = usize::from(ip.first()? & 0x0f) * 4;
+                let total = usize::from(u16::from_be_bytes([*ip.get(2)?, *ip.get(3)?]));
+                let fragment = u16::from_be_bytes([*ip.get(6)?, *ip.get(7)?]) & 0x3fff != 0;
+                if ip[0] >> 4 != 4 || ihl < 20 || *ip.get(9)? != 6 || fragment || total < ihl {
+                    return None;
+                }
+                (false, ihl, total - ihl)
+            }
+            0x86dd => {
+                if ip.first()? >> 4 != 6 || *ip.get(6)? != 6 {
+                    return None;
+                }
+                (true, 40, usize::from(u16::from_be_bytes([*ip.get(4)?, *ip.get(5)?])))
+            }
+            _ => return None,
+        };
+        let tcp = Tcp { v6, ip_header_len, start: ETHERNET_HEADER + ip_header_len, len };
+        let header_len = usize::from(*frame.get(tcp.start + 12)? >> 4) * 4;
+        if len < TCP_MIN_HEADER || header_len < TCP_MIN_HEADER || header_len > len || tcp.start + len > frame.len() {
+            return None;
+        }
+        Some(tcp)
+    }
+
+    fn header_len(&self, frame: &[u8]) -> usize {
+        usize::from(frame[self.start + 12] >> 4) * 4
+    }
+
+    fn flags(&self, frame: &[u8]) -> u8 {
+        frame[self.start + 13]
+    }
+
+    fn segment<'f>(&self, frame: &'f [u8]) -> &'f [u8] {
+        &frame[self.start..self.start + self.len]
+    }
+
+    fn flow(&self, frame: &[u8], dir: Direction) -> Flow {
+        let ip = ETHERNET_HEADER;
+        let (src, dst) = if self.v6 { (ip + 8..ip + 24, ip + 24..ip + 40) } else { (ip + 12..ip + 16, ip + 16..ip + 20) };
+        let port = |at: usize| u16::from_be_bytes([frame[self.start + at], frame[self.start + at + 1]]);
+        let (addr, remote_port, local_port) = match dir {
+            Direction::Received => (src, port(0), port(2)),
+            Direction::Sent => (dst, port(2), port(0)),
+        };
+        let mut key = [0; 16];
+        key[..addr.len()].copy_from_slice(&frame[addr]);
+        (key, remote_port, local_port)
+    }
+
+    /// Offset of the MSS option's value, if the header carries one.
+    fn mss_at(&self, frame: &[u8]) -> Option<usize> {
+        let end = self.start + self.header_len(frame);
+        let mut at = self.start + TCP_MIN_HEADER;
+        while at < end {
+            match frame[at] {
+                TCP_OPTION_END => return None,
+                TCP_OPTION_NOP => at += 1,
+                kind => {
+                    let len = usize::from(*frame.get(at + 1)?);
+                    if len < 2 || at + len > end {
+                        return None;
+                    }
+                    if kind == TCP_OPTION_MSS && len == 4 {
+                        return Some(at + 2);
+                    }
+                    at += len;
+                }
+            }
+        }
+        None
+    }
+
+    fn mss(&self, frame: &[u8]) -> Option<u16> {
+        self.mss_at(frame).map(|at| u16::from_be_bytes([frame[at], frame[at + 1]]))
+    }
+
+    fn set_mss(&self, frame: &mut [u8], mss: u16) {
+        if let Some(at) = self.mss_at(frame) {
+            frame[at..at + 2].copy_from_slice(&mss.to_be_bytes());
+        }
+    }
+
+    /// The pseudo-header's share of the checksum, unfolded, in native order.
+    fn pseudo_header_sum(&self, frame: &[u8]) -> u64 {
+        let ip = ETHERNET_HEADER;
+        let addrs = if self.v6 { &frame[ip + 8..ip + 40] } else { &frame[ip + 12..ip + 20] };
+        let len = self.len as u32;
+        let trailer = if self.v6 {
+            let l = len.to_be_bytes();
+            [l[0], l[1], l[2], l[3], 0, 0, 0, 6]
+        } else {
+            let l = (len as u16).to_be_bytes();
+            [0, 6, l[0], l[1], 0, 0, 0, 0]
+        };
+        sum_words(addrs) + sum_words(&trailer)
+    }
+
+    fn set_checksum(&self, frame: &mut [u8], value: u16) {
+        let at = self.start + TCP_CHECKSUM_AT;
+        frame[at..at + 2].copy_from_slice(&value.to_ne_bytes());
+    }
+
+    fn checksum_ok(&self, frame: &[u8]) -> bool {
+        fold(self.pseudo_header_sum(frame) + sum_words(self.segment(frame))) == 0xffff
+    }
+
+    fn fill_checksum(&self, frame: &mut [u8]) {
+        self.set_checksum(frame, 0);
+        let sum = fold(self.pseudo_header_sum(frame) + sum_words(self.segment(frame)));
+        self.set_checksum(frame, finish(sum));
+    }
+}
+
+/// The Internet checksum's running sum over `data`, as native-order 32-bit
+/// words (RFC 1071: the result is the same, byte-swapped, which native-order
+/// storing undoes); an odd tail counts as if padded with zeros.
+fn sum_words(data: &[u8]) -> u64 {
+    let mut chunks = data.chunks_exact(4);
+    let mut acc: u64 = (&mut chunks).map(|c| u64::from(u32::from_ne_bytes([c[0], c[1], c[2], c[3]]))).sum();
+    let rest = chunks.remainder();
+    let mut tail = [0; 4];
+    tail[..rest.len()].copy_from_slice(rest);
+    acc += u64::from(u32::from_ne_bytes(tail));
+    acc
+}
+
+/// Folds a running sum to 16 bits (ones' complement addition).
+fn fold(mut acc: u64) -> u16 {
+    while acc > 0xffff {
+        acc = (acc & 0xffff) + (acc >> 16);
+    }
+    acc as u16
+}
+
+/// The value stored in a checksum field for a folded sum (0 is sent as 0xffff).
+fn finish(sum: u16) -> u16 {
+    match !sum {
+        0 => 0xffff,
+        v => v,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use smoltcp::phy::ChecksumCapabilities;
+    use smoltcp::wire::{
+        EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Address,
+        Ipv4Packet, Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+    };
+
+    const HOST4: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
+    const DEV4: Ipv4Address = Ipv4Address::new(192, 168, 69, 1);
+    const HOST6: Ipv6Address = Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 0x100);
+    const DEV6: Ipv6Address = Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1);
+
+    /// A TCP frame with a correct checksum, from `src:40000` to `dst:12345` or back.
+    fn frame(v6: bool, from_host: bool, control: TcpControl, mss: Option<u16>, payload: &[u8]) -> Vec<u8> {
+        let (a, b) = if v6 { (IpAddress::Ipv6(HOST6), IpAddress::Ipv6(DEV6)) } else { (IpAddress::Ipv4(HOST4), IpAddress::Ipv4(DEV4)) };
+        let (src, dst, sport, dport) = if from_host { (a, b, 40000, 12345) } else { (b, a, 12345, 40000) };
+        let tcp = TcpRepr {
+            src_port: sport,
+            dst_port: dport,
+            control,
+            seq_number: TcpSeqNumber(1000),
+            ack_number: (control != TcpControl::Syn || !from_host).then_some(TcpSeqNumber(7)),
+            window_len: 4096,
+            window_scale: None,
+            max_seg_size: mss,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload,
+        };
+        let caps = ChecksumCapabilities::default();
+        let ip_len = if v6 { 40 } else { 20 };
+        let mut buf = vec![0; 14 + ip_len + tcp.buffer_len()];
+        let eth = EthernetRepr {
+            src_addr: EthernetAddress([2, 0, 0, 0, 0, 2]),
+            dst_addr: EthernetAddress([2, 0, 0, 0, 0, 1]),
+            ethertype: if v6 { EthernetProtocol::Ipv6 } else { EthernetProtocol::Ipv4 },
+        };
+        eth.emit(&mut EthernetFrame::new_unchecked(&mut buf[..]));
+        let (ip, rest) = buf[14..].split_at_mut(ip_len);
+        match (src, dst) {
+            (IpAddress::Ipv4(s), IpAddress::Ipv4(d)) => Ipv4Repr {
+                src_addr: s,
+                dst_addr: d,
+                next_header: IpProtocol::Tcp,
+                payload_len: tcp.buffer_len(),
+                hop_limit: 64,
+            }
+            .emit(&mut Ipv4Packet::new_unchecked(ip), &caps),
+            (IpAddress::Ipv6(s), IpAddress::Ipv6(d)) => Ipv6Repr {
+                src_addr: s,
+                dst_addr: d,
+                next_header: IpProtocol::Tcp,
+                payload_len: tcp.buffer_len(),
+                hop_limit: 64,
+            }
+            .emit(&mut Ipv6Packet::new_unchecked(ip)),
+            _ => unreachable!(),
+        }
+        tcp.emit(&mut TcpPacket::new_unchecked(rest), &src, &dst, &caps);
+        buf
+    }
+
+    /// smoltcp's own verdict on the frame's TCP checksum, and the segment.
+    fn smoltcp_view(frame: &[u8]) -> (bool, Option<u16>, Vec<u8>) {
+        let v6 = frame[12] == 0x86;
+        let (src, dst, at) = if v6 {
+            let p = Ipv6Packet::new_checked(&frame[14..]).unwrap();
+            (IpAddress::Ipv6(p.src_addr()), IpAddress::Ipv6(p.dst_addr()), 54)
+        } else {
+            let p = Ipv4Packet::new_checked(&frame[14..]).unwrap();
+            assert!(p.verify_checksum(), "IPv4 header checksum");
+            (IpAddress::Ipv4(p.src_addr()), IpAddress::Ipv4(p.dst_addr()), 34)
+        };
+        let tcp = TcpPacket::new_checked(&frame[at..]).unwrap();
+        let ok = tcp.verify_checksum(&src, &dst);
+        let repr = TcpRepr::parse(&tcp, &src, &dst, &ChecksumCapabilities::ignored()).unwrap();
+        (ok, repr.max_seg_size, repr.payload.to_vec())
+    }
+
+    /// What the kernel does to a frame it hands over with NEEDS_CSUM: the
+    /// field holds the pseudo-header sum only.
+    fn make_partial(frame: &mut [u8]) -> VnetHdr {
+        let tcp = Tcp::find(frame).unwrap();
+        tcp.set_checksum(frame, fold(tcp.pseudo_header_sum(frame)));
+        VnetHdr {
+            flags: NEEDS_CSUM,
+            csum_start: tcp.start as u16,
+            csum_offset: TCP_CHECKSUM_AT as u16,
+            ..VnetHdr::default()
+        }
+    }
+
+    /// What the kernel does with a frame we send with NEEDS_CSUM, before it
+    /// checks the checksum: finishes it.
+    fn kernel_finishes(hdr: VnetHdr, frame: &mut [u8]) {
+        assert_eq!(hdr.flags, NEEDS_CSUM);
+        let (start, at) = (usize::from(hdr.csum_start), usize::from(hdr.csum_start + hdr.csum_offset));
+        let sum = fold(sum_words(&frame[start..]));
+        frame[at..at + 2].copy_from_slice(&finish(sum).to_ne_bytes());
+    }
+
+    #[test]
+    fn header_round_trips_in_native_order() {
+        let hdr = VnetHdr { flags: 1, gso_type: 4, hdr_len: 86, gso_size: 1428, csum_start: 54, csum_offset: 16 };
+        let mut b = [0; VNET_HDR_LEN];
+        hdr.emit(&mut b);
+        assert_eq!(VnetHdr::parse(&b), hdr);
+        assert_eq!(&b[4..6], &1428u16.to_ne_bytes());
+    }
+
+    #[test]
+    fn checksum_matches_smoltcp_for_every_length() {
+        // Odd and even lengths, tails of 0 to 3 bytes.
+        for len in 0..70 {
+            let payload: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            for v6 in [false, true] {
+                let f = frame(v6, true, TcpControl::Psh, None, &payload);
+                let tcp = Tcp::find(&f).unwrap();
+                assert!(tcp.checksum_ok(&f), "len {len} v6 {v6}");
+                let mut g = f.clone();
+                let last = g.len() - 1;
+                g[last] ^= if len > 0 { 0x40 } else { 0 };
+                if len > 0 {
+                    assert!(!tcp.checksum_ok(&g), "a flipped bit must show, len {len}");
+                }
+                tcp.fill_checksum(&mut g);
+                assert!(smoltcp_view(&g).0, "refilled checksum, len {len} v6 {v6}");
+            }
+        }
+    }
+
+    #[test]
+    fn partial_checksums_from_the_kernel_are_finished() {
+        for v6 in [false, true] {
+            let payload: Vec<u8> = (0..60_000u32).map(|i| (i ^ (i >> 7)) as u8).collect();
+            let mut f = frame(v6, true, TcpControl::Psh, None, &payload);
+            let hdr = make_partial(&mut f);
+            assert!(!smoltcp_view(&f).0, "a partial checksum is not a valid one");
+            Offload::new(1500).on_receive(hdr, &mut f).unwrap();
+            let (ok, _, data) = smoltcp_view(&f);
+            assert!(ok, "finished checksum verifies (v6 {v6})");
+            assert_eq!(data, payload);
+        }
+    }
+
+    #[test]
+    fn a_checksum_position_outside_the_frame_is_rejected() {
+        let mut f = frame(false, true, TcpControl::Psh, None, b"abc");
+        let mut hdr = make_partial(&mut f);
+        hdr.csum_offset = 4000;
+        assert_eq!(Offload::new(1500).on_receive(hdr, &mut f), Err(Reject::ChecksumOutOfFrame));
+    }
+
+    #[test]
+    fn syn_mss_is_raised_for_smoltcp_and_kept_for_segmenting() {
+        for (v6, partial) in [(false, false), (false, true), (true, false), (true, true)] {
+            let mut off = Offload::new(1500);
+            let mut syn = frame(v6, true, TcpControl::Syn, Some(1400), &[]);
+            let hdr = if partial { make_partial(&mut syn) } else { VnetHdr::default() };
+            off.on_receive(hdr, &mut syn).unwrap();
+            let (ok, mss, _) = smoltcp_view(&syn);
+            assert!(ok, "checksum after the rewrite (v6 {v6}, partial {partial})");
+            let ip = if v6 { 40 } else { 20 };
+            assert_eq!(mss, Some((SEGMENT_MTU - ip - 20) as u16));
+
+            // A 60 000-byte segment back is cut at the peer's 1400, not the link's 1460.
+            let payload = vec![7u8; 60_000];
+            let mut big = frame(v6, false, TcpControl::Psh, None, &payload);
+            let out = off.on_transmit(&mut big);
+            assert_eq!(out.gso_type, if v6 { GSO_TCPV6 } else { GSO_TCPV4 });
+            assert_eq!(out.gso_size, 1400);
+            assert_eq!(usize::from(out.hdr_len), 14 + ip + 20);
+            assert_eq!((out.flags, usize::from(out.csum_start), out.csum_offset), (NEEDS_CSUM, 14 + ip, 16));
+            kernel_finishes(out, &mut big);
+            assert!(smoltcp_view(&big).0);
+        }
+    }
+
+    #[test]
+    fn a_corrupted_syn_is_left_for_smoltcp_to_drop() {
+        let mut off = Offload::new(1500);
+        let mut syn = frame(false, true, TcpControl::Syn, Some(1460), &[]);
+        syn[14 + 20 + 4] ^= 1; // sequence number
+        off.on_receive(VnetHdr::default(), &mut syn).unwrap();
+        let (ok, mss, _) = smoltcp_view(&syn);
+        assert!(!ok, "still invalid");
+        assert_eq!(mss, Some(1460), "not rewritten");
+    }
+
+    #[test]
+    fn small_frames_are_not_marked_for_segmentation_and_syns_announce_the_link_mss() {
+        let mut off = Offload::new(1500);
+        let mut small = frame(false, false, TcpControl::Psh, None, &[1; 1460]);
+        let hdr = off.on_transmit(&mut small);
+        assert_eq!((hdr.gso_type, hdr.gso_size), (GSO_NONE, 0));
+        assert_eq!(hdr.flags, NEEDS_CSUM);
+
+        let mut synack = frame(true, false, TcpControl::Syn, Some(65_461), &[]);
+        let hdr = off.on_transmit(&mut synack);
+        kernel_finishes(hdr, &mut synack);
+        let (ok, mss, _) = smoltcp_view(&synack);
+        assert!(ok);
+        assert_eq!(mss, Some(1440), "IPv6 at MTU 1500");
+    }
+
+    #[test]
+    fn unknown_peers_are_cut_at_the_link_mss_and_the_table_is_bounded() {
+        let mut off = Offload::new(9000);
+        let mut big = frame(false, false, TcpControl::Psh, None, &[0; 20_000]);
+        assert_eq!(off.on_transmit(&mut big).gso_size, 8960);
+        for port in 0..(MAX_FLOWS as u16 + 10) {
+            off.remember(([0; 16], port, 1), 1000);
+        }
+        assert!(off.peer_mss.len() <= MAX_FLOWS);
+    }
+
+    #[test]
+    fn non_tcp_and_truncated_frames_pass_untouched() {
+        let mut off = Offload::new(1500);
+        let mut arp = vec![0xff; 60];
+        arp[12..14].copy_from_slice(&[0x08, 0x06]);
+        let before = arp.clone();
+        assert_eq!(off.on_transmit(&mut arp), VnetHdr::default());
+        off.on_receive(VnetHdr::default(), &mut arp).unwrap();
+        assert_eq!(arp, before);
+        let f = frame(false, true, TcpControl::Syn, Some(1460), &[]);
+        for cut in 0..f.len() {
+            let mut t = f[..cut].to_vec();
+            // Must not panic, whatever is missing.
+            let _ = off.on_receive(VnetHdr::default(), &mut t);
+            let _ = off.on_transmit(&mut t);
+        }
+    }
+}
