@@ -40,7 +40,11 @@ fn run(args: Args) -> Result<()> {
     let tap = tap_setup::open(&args.tap, args.host_ip, args.ip6.and(args.host_ip6), args.mtu, offload)?;
     let tap = TapDevice::new(tap, args.mtu);
     if tap.offloads() {
-        log::info!("TAP offloads on: TCP crosses {} in segments of up to 64 KiB (MTU {} toward the host)", args.tap, args.mtu);
+        log::info!(
+            "TAP offloads on: TCP crosses {} in segments of up to 64 KiB (MTU {} toward the host)",
+            args.tap,
+            args.mtu
+        );
     }
     let mut event_loop = EventLoop::new(tap.as_raw_fd())?;
 

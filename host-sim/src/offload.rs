@@ -152,7 +152,8 @@ impl Offload {
         };
         tcp.set_checksum(frame, fold(tcp.pseudo_header_sum(frame)));
         if tcp.ip_header_len + tcp.len > self.link_mtu {
-            let mss = self.peer_mss.get(&tcp.flow(frame, Direction::Sent)).map_or(link_mss, |&m| link_mss.min(m.into()));
+            let mss =
+                self.peer_mss.get(&tcp.flow(frame, Direction::Sent)).map_or(link_mss, |&m| link_mss.min(m.into()));
             let options = tcp.header_len(frame) - TCP_MIN_HEADER;
             hdr.gso_type = if tcp.v6 { GSO_TCPV6 } else { GSO_TCPV4 };
             hdr.hdr_len = (tcp.start + tcp.header_len(frame)) as u16;
@@ -237,7 +238,8 @@ impl Tcp {
 
     fn flow(&self, frame: &[u8], dir: Direction) -> Flow {
         let ip = ETHERNET_HEADER;
-        let (src, dst) = if self.v6 { (ip + 8..ip + 24, ip + 24..ip + 40) } else { (ip + 12..ip + 16, ip + 16..ip + 20) };
+        let (src, dst) =
+            if self.v6 { (ip + 8..ip + 24, ip + 24..ip + 40) } else { (ip + 12..ip + 16, ip + 16..ip + 20) };
         let port = |at: usize| u16::from_be_bytes([frame[self.start + at], frame[self.start + at + 1]]);
         let (addr, remote_port, local_port) = match dir {
             Direction::Received => (src, port(0), port(2)),
@@ -346,8 +348,8 @@ mod tests {
     use super::*;
     use smoltcp::phy::ChecksumCapabilities;
     use smoltcp::wire::{
-        EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Address,
-        Ipv4Packet, Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+        EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet,
+        Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
     };
 
     const HOST4: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
@@ -357,7 +359,11 @@ mod tests {
 
     /// A TCP frame with a correct checksum, from `src:40000` to `dst:12345` or back.
     fn frame(v6: bool, from_host: bool, control: TcpControl, mss: Option<u16>, payload: &[u8]) -> Vec<u8> {
-        let (a, b) = if v6 { (IpAddress::Ipv6(HOST6), IpAddress::Ipv6(DEV6)) } else { (IpAddress::Ipv4(HOST4), IpAddress::Ipv4(DEV4)) };
+        let (a, b) = if v6 {
+            (IpAddress::Ipv6(HOST6), IpAddress::Ipv6(DEV6))
+        } else {
+            (IpAddress::Ipv4(HOST4), IpAddress::Ipv4(DEV4))
+        };
         let (src, dst, sport, dport) = if from_host { (a, b, 40000, 12345) } else { (b, a, 12345, 40000) };
         let tcp = TcpRepr {
             src_port: sport,

@@ -104,13 +104,25 @@ impl phy::Device for TapDevice {
                     continue;
                 }
             }
-            let tx = TxToken { tap: &self.tap, offload: &mut self.offload, buf: &mut self.tx_buf, head: self.head, errors: &mut self.errors };
+            let tx = TxToken {
+                tap: &self.tap,
+                offload: &mut self.offload,
+                buf: &mut self.tx_buf,
+                head: self.head,
+                errors: &mut self.errors,
+            };
             return Some((RxToken { frame: &self.rx_buf[self.head..n] }, tx));
         }
     }
 
     fn transmit(&mut self, _: Instant) -> Option<TxToken<'_>> {
-        Some(TxToken { tap: &self.tap, offload: &mut self.offload, buf: &mut self.tx_buf, head: self.head, errors: &mut self.errors })
+        Some(TxToken {
+            tap: &self.tap,
+            offload: &mut self.offload,
+            buf: &mut self.tx_buf,
+            head: self.head,
+            errors: &mut self.errors,
+        })
     }
 
     fn capabilities(&self) -> DeviceCapabilities {

@@ -127,8 +127,9 @@ impl Results {
                 listens in `echo-bench-k1` and the client runs in `echo-bench-k2`, across a \
                 veth pair. The same `echo-client bench` measures both, verifying every byte. \
                 Runs alternate between the targets; cells are the median over the runs with \
-                (min–max). Figures are in 10^6 bytes/s and microseconds. The veth keeps its \
-                default offloads (TSO/GSO), which the TAP does not have. host-sim runs with \
+                (min–max). Figures are in 10^6 bytes/s and microseconds. Both links have a \
+                1500-byte MTU and segmentation offloads: the veth its defaults (TSO/GSO), the \
+                TAP the virtio-net header offloads host-sim turns on (checksum, TSO). host-sim runs with \
                 `RUST_LOG=warn` (at info it logs every chunk).\n\n";
         out += &markdown_table(&self.headers(Some("host-sim/kernel")), &self.main_rows());
         out += "\nProcess figures from /proc (kernel-echo's own process only: the kernel's \
