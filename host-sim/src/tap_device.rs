@@ -14,6 +14,9 @@ use crate::tap_setup::Tap;
 
 /// Ethernet header bytes in front of the IP MTU.
 const ETHERNET_HEADER: usize = 14;
+/// The largest frame a TAP can hand over: a 64 KiB IP packet behind Ethernet
+/// (what TSO gives the offloading TAP, whatever the MTU).
+const LARGEST_FRAME: usize = u16::MAX as usize + ETHERNET_HEADER;
 
 /// Frames the TAP device has seen fail; logged at 1, 2, 4, 8... so a flood of
 /// errors is visible without flooding the log.
@@ -30,7 +33,7 @@ impl TapErrors {
     fn count_rx(&mut self, what: &dyn std::fmt::Display) {
         self.rx += 1;
         if self.rx.is_power_of_two() {
-            log::warn!("TAP read failed ({} so far): {what}", self.rx);
+            log::warn!("TAP receive error ({} so far): {what}", self.rx);
         }
     }
 }
@@ -60,7 +63,7 @@ impl TapDevice {
             tap,
             offload,
             head,
-            rx_buf: vec![0; head + frame_max],
+            rx_buf: vec![0; head + frame_max.max(LARGEST_FRAME)],
             tx_buf: vec![0; head + frame_max],
             errors: TapErrors::default(),
             frame_max,

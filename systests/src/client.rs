@@ -1,7 +1,8 @@
 //! Client-side checks over a std `TcpStream` (the Linux kernel as the client).
 
 use std::io::{self, Read, Write};
-use std::net::TcpStream;
+use std::net::{Shutdown, TcpStream};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::stamp::{check_reply, stamp_of, STAMP_LEN};
@@ -65,6 +66,24 @@ pub fn read_to_eof(stream: &mut TcpStream, limit: Duration) -> io::Result<Vec<u8
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(io::Error::new(e.kind(), format!("{e} (after {} bytes)", data.len()))),
         }
+    }
+}
+
+/// Writes `data` then half-closes, from another thread so that the replies
+/// never wait for the whole write to be accepted, while this one reads until
+/// the server's FIN (at most `limit`); returns what came back.
+pub fn send_all_then_read_to_eof(stream: &mut TcpStream, data: &[u8], limit: Duration) -> Result<Vec<u8>, String> {
+    let mut writer = stream.try_clone().map_err(|e| format!("clone the socket: {e}"))?;
+    let owned = data.to_vec();
+    let sender = thread::spawn(move || {
+        writer.write_all(&owned)?;
+        writer.shutdown(Shutdown::Write)
+    });
+    let received = read_to_eof(stream, limit).map_err(|e| e.to_string())?;
+    match sender.join() {
+        Ok(Ok(())) => Ok(received),
+        Ok(Err(e)) => Err(format!("send: {e}")),
+        Err(_) => Err("the sender thread panicked".into()),
     }
 }
 

@@ -1,12 +1,9 @@
 //! 64 KiB in one write, then a half-close: every byte comes back, in chunks of
 //! at most 1024 bytes (each stamped in stamp mode), then the server's FIN.
 
-use std::io::Write;
-use std::net::Shutdown;
-use std::thread;
 use std::time::Duration;
 
-use systests::client::read_to_eof;
+use systests::client::send_all_then_read_to_eof;
 use systests::stamp::unstamp;
 use systests::{Mode, Target};
 
@@ -30,17 +27,7 @@ fn send_all_then_half_close(target: &Target, data: &[u8]) -> Vec<u8> {
     let name = target.name();
     let server = target.start().unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut stream = server.connect().unwrap_or_else(|e| panic!("{name}: connect: {e}"));
-    let mut writer = stream.try_clone().expect("clone");
-    let data_owned = data.to_vec();
-    // Written from another thread while this one reads: the replies must not
-    // have to wait for the whole write to be accepted.
-    let sender = thread::spawn(move || {
-        writer.write_all(&data_owned)?;
-        writer.shutdown(Shutdown::Write)
-    });
-    let received = read_to_eof(&mut stream, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    sender.join().expect("sender thread").unwrap_or_else(|e| panic!("{name}: send: {e}"));
-    received
+    send_all_then_read_to_eof(&mut stream, data, Duration::from_secs(20)).unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
 #[test]

@@ -3,12 +3,10 @@
 //! IPv6; `--no-offload` goes back to one 1500-byte frame per syscall. Either
 //! way every byte comes back, in order.
 
-use std::io::Write;
-use std::net::{Shutdown, SocketAddr};
-use std::thread;
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use systests::client::read_to_eof;
+use systests::client::send_all_then_read_to_eof;
 use systests::{Mode, Running, Target, SERVER, SERVER6, TAP};
 
 const SIZE: usize = 4 << 20;
@@ -47,14 +45,8 @@ fn echo_and_measure_frames(extra_args: &[&str], addr: SocketAddr) -> u64 {
 
     let data = pattern();
     let mut stream = server.connect_to(addr).unwrap_or_else(|e| panic!("connect to {addr}: {e}"));
-    let mut writer = stream.try_clone().expect("clone");
-    let sent = data.clone();
-    let sender = thread::spawn(move || {
-        writer.write_all(&sent)?;
-        writer.shutdown(Shutdown::Write)
-    });
-    let received = read_to_eof(&mut stream, Duration::from_secs(30)).unwrap_or_else(|e| panic!("{addr}: {e}"));
-    sender.join().expect("sender thread").unwrap_or_else(|e| panic!("send: {e}"));
+    let received = send_all_then_read_to_eof(&mut stream, &data, Duration::from_secs(30))
+        .unwrap_or_else(|e| panic!("{extra_args:?} {addr}: {e}"));
     assert_eq!(received.len(), data.len(), "{extra_args:?} {addr}: echo length");
     if let Some(i) = received.iter().zip(&data).position(|(a, b)| a != b) {
         panic!("{extra_args:?} {addr}: echo differs from byte {i} on");
