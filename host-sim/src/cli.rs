@@ -100,15 +100,16 @@ pub struct Args {
     #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES", value_parser = parse_buffer)]
     pub buffer: usize,
 
-    /// IP MTU of the link. Above 1500 means jumbo frames: a TAP host-sim
+    /// IP MTU of the link toward the host. Above 1500 means jumbo frames: a TAP host-sim
     /// creates gets the same MTU; an existing one must be set to match.
     #[arg(long, default_value_t = 1500, value_name = "BYTES", value_parser = parse_mtu)]
     pub mtu: usize,
 
-    /// Move one 1500-byte frame per syscall instead of letting the kernel hand
-    /// over and take back TCP segments of up to 64 KiB through the TAP
-    /// (virtio-net header, checksum offload and TSO, as a VM's NIC). Offloads
-    /// keep --mtu toward the host; they are also off under fault injection.
+    /// Move one frame of at most --mtu bytes per syscall, instead of letting
+    /// the kernel hand over and take back TCP segments of up to 64 KiB through
+    /// the TAP (virtio-net header, checksum offload and TSO, as a VM's NIC;
+    /// the link toward the host keeps --mtu either way). Offloads are also off
+    /// under fault injection, which works on wire-sized frames.
     #[arg(long)]
     pub no_offload: bool,
 
