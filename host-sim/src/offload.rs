@@ -26,7 +26,8 @@ const GSO_TCPV4: u8 = 1;
 const GSO_TCPV6: u8 = 4;
 /// Where the checksum sits in a TCP header.
 const TCP_CHECKSUM_AT: usize = 16;
-const ETHERNET_HEADER: usize = 14;
+/// Ethernet header bytes in front of the IP packet.
+pub const ETHERNET_HEADER: usize = 14;
 /// Connections whose MSS is remembered; beyond this the table starts over and
 /// forgotten connections are cut at the link's own MSS.
 const MAX_FLOWS: usize = 4096;
@@ -154,9 +155,9 @@ impl Offload {
         if tcp.ip_header_len + tcp.len > self.link_mtu {
             let mss =
                 self.peer_mss.get(&tcp.flow(frame, Direction::Sent)).map_or(link_mss, |&m| link_mss.min(m.into()));
-            let options = tcp.header_len(frame) - TCP_MIN_HEADER;
+            let options = tcp.header_len - TCP_MIN_HEADER;
             hdr.gso_type = if tcp.v6 { GSO_TCPV6 } else { GSO_TCPV4 };
-            hdr.hdr_len = (tcp.start + tcp.header_len(frame)) as u16;
+            hdr.hdr_len = (tcp.start + tcp.header_len) as u16;
             // The kernel copies the header, options included, onto every segment.
             hdr.gso_size = mss.saturating_sub(options).max(1) as u16;
         }
@@ -193,6 +194,8 @@ struct Tcp {
     start: usize,
     /// TCP header and payload, from the IP length field.
     len: usize,
+    /// TCP header with options.
+    header_len: usize,
 }
 
 impl Tcp {
@@ -216,16 +219,12 @@ impl Tcp {
             }
             _ => return None,
         };
-        let tcp = Tcp { v6, ip_header_len, start: ETHERNET_HEADER + ip_header_len, len };
-        let header_len = usize::from(*frame.get(tcp.start + 12)? >> 4) * 4;
-        if len < TCP_MIN_HEADER || header_len < TCP_MIN_HEADER || header_len > len || tcp.start + len > frame.len() {
+        let start = ETHERNET_HEADER + ip_header_len;
+        let header_len = usize::from(*frame.get(start + 12)? >> 4) * 4;
+        if len < TCP_MIN_HEADER || header_len < TCP_MIN_HEADER || header_len > len || start + len > frame.len() {
             return None;
         }
-        Some(tcp)
-    }
-
-    fn header_len(&self, frame: &[u8]) -> usize {
-        usize::from(frame[self.start + 12] >> 4) * 4
+        Some(Tcp { v6, ip_header_len, start, len, header_len })
     }
 
     fn flags(&self, frame: &[u8]) -> u8 {
@@ -252,7 +251,7 @@ impl Tcp {
 
     /// Offset of the MSS option's value, if the header carries one.
     fn mss_at(&self, frame: &[u8]) -> Option<usize> {
-        let end = self.start + self.header_len(frame);
+        let end = self.start + self.header_len;
         let mut at = self.start + TCP_MIN_HEADER;
         while at < end {
             match frame[at] {

@@ -9,11 +9,9 @@ use std::os::fd::{AsRawFd, RawFd};
 use smoltcp::phy::{self, DeviceCapabilities, Medium};
 use smoltcp::time::Instant;
 
-use crate::offload::{Offload, VnetHdr, SEGMENT_MTU, VNET_HDR_LEN};
+use crate::offload::{Offload, VnetHdr, ETHERNET_HEADER, SEGMENT_MTU, VNET_HDR_LEN};
 use crate::tap_setup::Tap;
 
-/// Ethernet header bytes in front of the IP MTU.
-const ETHERNET_HEADER: usize = 14;
 /// The largest frame a TAP can hand over: a 64 KiB IP packet behind Ethernet
 /// (what TSO gives the offloading TAP, whatever the MTU).
 const LARGEST_FRAME: usize = u16::MAX as usize + ETHERNET_HEADER;

@@ -57,15 +57,17 @@ pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>, mtu: usiz
         bail!("`{name}` exists but is not a TAP device; pick another name with --tap, or remove it");
     }
     check_tun_device(name, host_ip)?;
-    let opened = match offload {
-        true => open_offload(name).or_else(|e| match e {
+    let plain = || Iface::without_packet_info(name, Mode::Tap).map(Tap::Plain);
+    let opened = if offload {
+        open_offload(name).or_else(|e| match e {
             OffloadError::Refused(why) => {
                 log::warn!("the kernel refused TAP offloads ({why}); falling back to one frame per syscall");
-                Iface::without_packet_info(name, Mode::Tap).map(Tap::Plain)
+                plain()
             }
             OffloadError::Open(e) => Err(e),
-        }),
-        false => Iface::without_packet_info(name, Mode::Tap).map(Tap::Plain),
+        })
+    } else {
+        plain()
     };
     let tap = match opened {
         Ok(tap) => tap,
