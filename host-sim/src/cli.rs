@@ -119,6 +119,29 @@ pub struct Args {
     #[arg(long, default_value_t = 300, value_name = "SECS")]
     pub idle_timeout: u64,
 
+    /// Drop a handshake the client has not completed within this many
+    /// seconds (0 = only the 30 s peer timeout). When every slot is taken,
+    /// the oldest half-open handshake gives way to a new SYN at once anyway.
+    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    pub handshake_timeout: u64,
+
+    /// Connections one client address may hold at once; its next one is
+    /// refused (0 = no limit: one host may take every slot, as in the tutorial).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub max_per_host: usize,
+
+    /// When every slot is taken and a new client arrives, reset the
+    /// connection silent longest if it has been silent this many seconds
+    /// (nothing received, nothing of ours acknowledged); 0 = refuse the new
+    /// client instead, however long the others idle.
+    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    pub evict_silent: u64,
+
+    /// UDP replies per second at most, in bursts of as many (0 = unlimited):
+    /// keeps the device from being used as a traffic reflector.
+    #[arg(long, default_value_t = 1000, value_name = "N")]
+    pub udp_rate: u32,
+
     /// Write every frame to this pcap file (opens in Wireshark).
     #[arg(long, value_name = "FILE")]
     pub pcap: Option<PathBuf>,

@@ -94,9 +94,14 @@ fn serve<D: echo_core::smoltcp::phy::Device>(args: &Args, mut device: D, event_l
         port: args.port,
         mode: args.mode.into(),
         idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
+        backlog: args.max_conn,
+        handshake_timeout: (args.handshake_timeout > 0).then(|| Duration::from_secs(args.handshake_timeout)),
+        max_per_host: (args.max_per_host > 0).then_some(args.max_per_host),
+        evict_silent_after: (args.evict_silent > 0).then(|| Duration::from_secs(args.evict_silent)),
+        udp_rate: args.udp_rate,
         ..EchoConfig::DEFAULT
     };
-    let storage = leak_storage(args.max_conn, args.buffer);
+    let storage = leak_storage(Storage::slots_needed(args.max_conn), args.buffer);
     let now = event_loop.now();
     let mut server =
         EchoServer::new(&net, &config, &mut device, now, storage).context("cannot start the echo server")?;
@@ -145,10 +150,29 @@ fn serve<D: echo_core::smoltcp::phy::Device>(args: &Args, mut device: D, event_l
         s.bytes_in,
         s.bytes_out
     );
+    log::info!(
+        "udp: {} echoed, {} truncated, {} dropped, {} filtered, {} rate-limited, {} unresolved",
+        s.udp_datagrams,
+        s.udp_truncated,
+        s.udp_dropped,
+        s.udp_filtered,
+        s.udp_rate_limited,
+        s.udp_unresolved
+    );
+    log::info!(
+        "guard: {} handshakes dropped, {} evicted, {} RSTs ignored, {} challenge ACKs, {} SYN-ACKs resent, {} neighbour spoofs, {} ICMP suppressed",
+        s.handshakes_dropped,
+        s.evicted,
+        s.rst_ignored,
+        s.challenge_acks,
+        s.synack_resent,
+        s.neighbour_spoofs,
+        s.icmp_suppressed
+    );
     Ok(())
 }
 
-/// Memory for `n` connections. It lives as long as the process, as a board's
+/// Memory for `n` connection slots. It lives as long as the process, as a board's
 /// statics do, so it is leaked once at start-up.
 fn leak_storage(n: usize, buffer: usize) -> Storage<'static> {
     Storage {

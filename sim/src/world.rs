@@ -24,7 +24,8 @@ pub const START_UNIX_MS: u64 = 1_795_536_028_000; // Tue Nov 24 16:00:28 2026
 /// How to build a world.
 #[derive(Debug, Clone, Copy)]
 pub struct WorldConfig {
-    /// Server connection slots.
+    /// Server backlog (connections served at once); the server gets
+    /// [`Storage::slots_needed`] slots for it.
     pub slots: usize,
     /// Server receive buffer per connection.
     pub server_rx: usize,
@@ -215,7 +216,7 @@ pub struct Memory {
 impl Memory {
     /// Buffers sized for `config`.
     pub fn new(config: &WorldConfig) -> Self {
-        let n = config.slots;
+        let n = Storage::slots_needed(config.slots);
         let meta = |k| vec![udp::PacketMetadata::EMPTY; k];
         Memory {
             slots: vec![Slot::EMPTY; n],
@@ -229,7 +230,7 @@ impl Memory {
 
     /// An empty socket table for `config`, to pass beside the memory.
     pub fn socket_table<'a>(config: &WorldConfig) -> Vec<SocketStorage<'a>> {
-        (0..Storage::sockets_needed(config.slots)).map(|_| SocketStorage::EMPTY).collect()
+        (0..Storage::sockets_needed(Storage::slots_needed(config.slots))).map(|_| SocketStorage::EMPTY).collect()
     }
 }
 
@@ -267,7 +268,8 @@ impl<'a> World<'a> {
         let now = Instant::ZERO;
         let Memory { slots, rx, tx, dhcp, udp: meta, udp_bytes } = memory;
         let storage = Storage { sockets, slots, rx, tx };
-        let mut server = EchoServer::new(&NetConfig::DEFAULT, &config.echo, &mut server_link, now, storage)
+        let echo = EchoConfig { backlog: config.slots, ..config.echo };
+        let mut server = EchoServer::new(&NetConfig::DEFAULT, &echo, &mut server_link, now, storage)
             .expect("world configuration is valid");
         let [echo_rx_meta, echo_tx_meta, sntp_rx_meta, sntp_tx_meta] = meta;
         let [echo_rx, echo_tx, sntp_rx, sntp_tx] = udp_bytes;

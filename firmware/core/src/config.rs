@@ -109,12 +109,34 @@ pub struct EchoConfig {
     /// (smoltcp's `set_keep_alive`). smoltcp counts any silence against
     /// `peer_timeout`, so this must be well below it.
     pub keep_alive: Option<Duration>,
+    /// Connections served at once (handshaking or open): the tutorial's
+    /// `listen(5)`. Connections finishing their close do not count; they use
+    /// the spare slots beyond this (see [`Storage::slots_needed`](crate::Storage::slots_needed)).
+    pub backlog: usize,
+    /// A handshake the client never completes is dropped after this long
+    /// (`None`: only `peer_timeout` ends it). When no slot listens, the
+    /// oldest half-open handshake also gives way to a new SYN at once, as in
+    /// a SYN queue.
+    pub handshake_timeout: Option<Duration>,
+    /// Connections one IP address may hold at once; its next SYN is refused
+    /// (`None`: no limit, the tutorial's behaviour).
+    pub max_per_host: Option<usize>,
+    /// When every serving slot is taken and a new client arrives, the open
+    /// connection silent longest (nothing received, nothing of ours newly
+    /// acknowledged) is reset to make room if it has been silent this long
+    /// (`None`: the new client is refused, however long the others idle).
+    pub evict_silent_after: Option<Duration>,
+    /// UDP replies per second, in bursts of as many (`0`: unlimited). Keeps
+    /// the device from being used as a reflector.
+    pub udp_rate: u32,
 }
 
 impl EchoConfig {
-    /// Port 12345, stamped echo; idle connections reset after 5 minutes,
-    /// keep-alive every 10 s, a peer silent for 30 s (three unanswered
-    /// probes, or a handshake never completed) dropped.
+    /// Port 12345, stamped echo, 5 connections; idle connections reset
+    /// after 5 minutes, keep-alive every 10 s, a peer silent for 30 s (three
+    /// unanswered probes) dropped, half-open handshakes after 5 s; a
+    /// connection silent for 30 s gives way when a new client finds every
+    /// slot taken; at most 1000 UDP replies a second.
     pub const DEFAULT: EchoConfig = EchoConfig {
         port: DEFAULT_PORT,
         mode: Mode::Stamp,
@@ -122,6 +144,11 @@ impl EchoConfig {
         peer_timeout: Some(Duration::from_secs(30)),
         keep_alive: Some(Duration::from_secs(10)),
         tcp_timestamps: true,
+        backlog: DEFAULT_BACKLOG,
+        handshake_timeout: Some(Duration::from_secs(5)),
+        max_per_host: None,
+        evict_silent_after: Some(Duration::from_secs(30)),
+        udp_rate: 1000,
     };
 }
 

@@ -24,6 +24,9 @@ mod config;
 pub mod ctime;
 #[cfg(feature = "dhcp")]
 pub mod dhcp;
+mod events;
+mod guard;
+mod neighbours;
 mod server;
 mod services;
 pub mod slot;
@@ -32,7 +35,6 @@ pub mod sntp;
 mod stamp;
 mod stats;
 mod storage;
-mod syn_watch;
 mod tcp_echo;
 mod tcp_timestamps;
 #[cfg(feature = "udp")]

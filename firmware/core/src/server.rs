@@ -1,20 +1,23 @@
 //! The echo server: N TCP sockets listening on one port (and optionally a UDP
 //! socket) over a smoltcp interface, driven by `poll(now, device)`.
 
+use core::cell::RefCell;
+
 #[cfg(feature = "udp")]
 use smoltcp::iface::SocketHandle;
-use smoltcp::iface::{Config, Interface, PollResult, SocketSet};
+use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketSet};
 use smoltcp::phy::Device;
 use smoltcp::socket::tcp;
 use smoltcp::time::{Duration, Instant};
-use smoltcp::wire::{HardwareAddress, IpCidr, IpEndpoint};
+use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 
 use crate::config::{EchoConfig, NetConfig};
+use crate::events::Events;
+use crate::guard::{self, Cx, Flow, Guard, Guarded, Net};
 use crate::slot::{self, SlotState, Step};
 use crate::stamp::{WallClock, STAMP_LEN};
 use crate::stats::Stats;
 use crate::storage::{InitError, Slot, Storage};
-use crate::syn_watch::SynWatch;
 use crate::tcp_echo::echo;
 use crate::tcp_timestamps;
 
@@ -34,6 +37,8 @@ pub struct EchoServer<'a> {
     config: EchoConfig,
     clock: WallClock,
     stats: Stats,
+    guard: Guard,
+    events: Events,
 }
 
 impl<'a> EchoServer<'a> {
@@ -47,8 +52,11 @@ impl<'a> EchoServer<'a> {
     ) -> Result<Self, InitError> {
         let Storage { sockets, slots, rx, tx } = storage;
         let n = slots.len();
-        if n == 0 {
+        if n == 0 || config.backlog == 0 {
             return Err(InitError::NoSlots);
+        }
+        if config.backlog > n {
+            return Err(InitError::BacklogTooLarge { backlog: config.backlog, slots: n });
         }
         if sockets.len() < n {
             return Err(InitError::TooFewSockets { needed: n, given: sockets.len() });
@@ -89,9 +97,17 @@ impl<'a> EchoServer<'a> {
             config: *config,
             clock: WallClock::UNSET,
             stats: Stats::default(),
+            guard: Guard::new(config.udp_rate),
+            events: Events::new(),
         };
         server.service(now);
-        info!("waiting for connection on {}:{} ({} slots)", net.ipv4.address(), config.port, n);
+        info!(
+            "waiting for connection on {}:{} (backlog {}, {} spare slots for closing connections)",
+            net.ipv4.address(),
+            config.port,
+            config.backlog,
+            n - config.backlog
+        );
         Ok(server)
     }
 
@@ -189,20 +205,106 @@ impl<'a> EchoServer<'a> {
     /// the next call, unless a frame arrives first (`None`: until a frame arrives).
     pub fn poll<D: Device + ?Sized>(&mut self, now: Instant, device: &mut D) -> Option<Duration> {
         tcp_timestamps::advance(now.total_millis());
-        let mut watch =
-            SynWatch { inner: device, port: self.config.port, mac: self.net.mac, seen: heapless::Vec::new() };
-        self.iface.poll(now, &mut watch, &mut self.sockets);
-        for &(from, to) in watch.seen.iter() {
-            if self.iface.ip_addrs().iter().any(|cidr| cidr.address() == to) {
-                self.count_if_refused(from);
+        let net = self.net_now(now);
+        self.iface.poll_maintenance(now);
+        self.guard.tick(now, &mut self.stats, &mut self.events);
+        guard::flush(&mut self.guard, self.slots, &net, device);
+        // One frame at a time, so the slots are looked at again between a
+        // SYN that took a listener and the next one, and room can be made.
+        let mut listeners = self.listeners();
+        loop {
+            let cell = RefCell::new(Cx {
+                guard: &mut self.guard,
+                slots: &mut *self.slots,
+                stats: &mut self.stats,
+                events: &mut self.events,
+                net: &net,
+                listeners,
+                changed: false,
+            });
+            let result = {
+                let mut guarded = Guarded { inner: &mut *device, cx: &cell };
+                self.iface.poll_ingress_single(now, &mut guarded, &mut self.sockets)
+            };
+            let mut changed = cell.into_inner().changed;
+            if result == PollIngressSingleResult::None {
+                break;
+            }
+            guard::flush(&mut self.guard, self.slots, &net, device);
+            if let Some(victim) = self.guard.make_room {
+                self.make_room(victim, &net, device);
+                self.guard.room_made();
+                changed = true;
+            }
+            if changed {
+                self.service(now);
+                listeners = self.listeners();
             }
         }
         self.service_network(now);
         self.service(now);
         // Send the replies now rather than on the next wake-up. Each call sends
         // at most one packet per socket: repeat until nothing is left to send.
-        while self.iface.poll_egress(now, &mut watch, &mut self.sockets) == PollResult::SocketStateChanged {}
+        loop {
+            let cell = RefCell::new(Cx {
+                guard: &mut self.guard,
+                slots: &mut *self.slots,
+                stats: &mut self.stats,
+                events: &mut self.events,
+                net: &net,
+                listeners,
+                changed: false,
+            });
+            let mut guarded = Guarded { inner: &mut *device, cx: &cell };
+            if self.iface.poll_egress(now, &mut guarded, &mut self.sockets) != PollResult::SocketStateChanged {
+                break;
+            }
+        }
+        self.events.summarise(now, &self.stats);
         self.next_wake(now)
+    }
+
+    /// What the guard needs to know of the interface right now.
+    fn net_now(&mut self, now: Instant) -> Net {
+        let mut addrs = heapless::Vec::new();
+        for cidr in self.iface.ip_addrs() {
+            let _ = addrs.push(*cidr);
+        }
+        let mut gateway = None;
+        self.iface.routes_mut().update(|routes| {
+            // Without `ipv6` every route is IPv4 and clippy sees a plain map.
+            #[allow(clippy::unnecessary_find_map)]
+            let gw = routes.iter().find_map(|r| match r.via_router {
+                IpAddress::Ipv4(gw) => Some(gw),
+                #[cfg(feature = "ipv6")]
+                IpAddress::Ipv6(_) => None,
+            });
+            gateway = gw;
+        });
+        Net { mac: self.net.mac, addrs, gateway, config: self.config, now }
+    }
+
+    fn listeners(&self) -> usize {
+        self.slots.iter().filter(|s| s.state == SlotState::Listening).count()
+    }
+
+    /// Resets the connection in slot `victim` so a new client can have it
+    /// (the guard chose it; see [`guard::victim`]).
+    fn make_room<D: Device + ?Sized>(&mut self, victim: usize, net: &Net, device: &mut D) {
+        let Some(slot) = self.slots.get_mut(victim) else { return };
+        let Some(handle) = slot.handle else { return };
+        if slot.state == SlotState::Handshake {
+            self.stats.handshakes_dropped += 1;
+        } else {
+            self.stats.evicted += 1;
+            guard::reset_peer(slot, net, device);
+        }
+        if let Some(remote) = slot.remote.take() {
+            if self.events.allow(net.now) {
+                info!("{}: reset to make room for a new client", remote);
+            }
+        }
+        self.sockets.get_mut::<tcp::Socket>(handle).abort();
     }
 
     /// Sets the wall clock: at monotonic `now` the Unix time is `unix_ms`.
@@ -225,9 +327,9 @@ impl<'a> EchoServer<'a> {
         self.slots
     }
 
-    /// Connections currently open.
+    /// Connections currently open (serving or finishing their close).
     pub fn open_connections(&self) -> usize {
-        self.slots.iter().filter(|s| s.state != SlotState::Listening).count()
+        self.slots.iter().filter(|s| !s.is_free()).count()
     }
 
     /// The smoltcp interface, e.g. to change addresses at run time.
@@ -268,52 +370,53 @@ impl<'a> EchoServer<'a> {
         let _ = now;
     }
 
-    fn count_if_refused(&mut self, syn: IpEndpoint) {
-        let taken = self
-            .slots
-            .iter()
-            .any(|s| s.handle.is_some_and(|h| self.sockets.get::<tcp::Socket>(h).remote_endpoint() == Some(syn)));
-        if !taken {
-            self.stats.refused += 1;
-            warn!("refused {}: all {} slots busy", syn, self.slots.len());
-        }
-    }
-
-    /// Runs every slot's state machine once, then the UDP echo.
+    /// Runs every slot's state machine once, keeps `backlog` slots
+    /// listening (fewer while connections are served), then the UDP echo.
     fn service(&mut self, now: Instant) {
         let (config, clock) = (self.config, self.clock);
         for slot in self.slots.iter_mut() {
             let Some(handle) = slot.handle else { continue };
             let sock = self.sockets.get_mut::<tcp::Socket>(handle);
             let (state, step) = slot::next(slot.state, sock.state(), sock.can_recv());
+            if state != slot.state {
+                slot.since = now;
+            }
             slot.state = state;
+            // Our data newly acknowledged is a sign of life (the peer reads).
+            let unacked = sock.send_queue();
+            if unacked < slot.unacked {
+                slot.last_progress = now;
+            }
             match step {
                 Step::Wait => {}
                 Step::Handshake => {
                     slot.remote = sock.remote_endpoint();
+                    slot.local = sock.local_endpoint();
+                    slot.flow = Flow::NONE;
                     slot.last_active = now;
+                    slot.last_progress = now;
                 }
-                Step::Abandoned => slot.remote = None,
-                Step::Relisten(ending) => {
+                Step::Abandoned => {
+                    slot.remote = None;
+                    slot.flow = Flow::NONE;
+                }
+                Step::Free(ending) => {
                     if let Some(remote) = slot.remote.take() {
                         self.stats.count_ending(ending, remote, slot.timed_out, now - slot.last_active, &config);
                     }
+                    slot.local = None;
+                    slot.flow = Flow::NONE;
                     slot.timed_out = false;
                     if sock.state() == tcp::State::TimeWait {
                         sock.abort();
-                    }
-                    // smoltcp drops the generator for a peer without timestamps: restore it.
-                    sock.set_tsval_generator(config.tcp_timestamps.then_some(tcp_timestamps::tsval as fn() -> u32));
-                    if let Err(e) = sock.listen(config.port) {
-                        // Unreachable by construction (port checked, socket closed);
-                        // log rather than panic on the network path.
-                        error!("slot cannot listen: {:?}", e);
                     }
                 }
                 Step::Accept => {
                     self.stats.accepted += 1;
                     slot.remote = sock.remote_endpoint().or(slot.remote);
+                    slot.local = sock.local_endpoint().or(slot.local);
                     slot.last_active = now;
+                    slot.last_progress = now;
                     if let Some(remote) = slot.remote {
                         info!("connect from {}", remote);
                     }
@@ -327,18 +430,71 @@ impl<'a> EchoServer<'a> {
                     sock.close();
                 }
             }
+            slot.unacked = sock.send_queue();
             if let (SlotState::Open | SlotState::Closing, Some(limit)) = (slot.state, config.idle_timeout) {
                 if !slot.timed_out && now - slot.last_active >= limit {
-                    // RST goes out with this poll's egress; the slot relistens next poll.
+                    // RST goes out with this poll's egress; the slot is freed next poll.
                     sock.abort();
                     slot.timed_out = true;
                 }
             }
+            if let (SlotState::Handshake, Some(limit)) = (slot.state, config.handshake_timeout) {
+                if now - slot.since >= limit {
+                    self.stats.handshakes_dropped += 1;
+                    if let Some(remote) = slot.remote.take() {
+                        if self.events.allow(now) {
+                            debug!("{}: handshake not completed, dropped", remote);
+                        }
+                    }
+                    sock.abort();
+                }
+            }
         }
+        self.balance();
         #[cfg(feature = "udp")]
         if let Some(h) = self.udp {
             let sock = self.sockets.get_mut::<smoltcp::socket::udp::Socket>(h);
-            crate::udp_echo::service(sock, config.mode, &clock, now, &mut self.stats);
+            crate::udp_echo::service(sock, config.mode, &clock, now, &mut self.stats, &mut self.events);
+        }
+    }
+
+    /// Keeps as many slots listening as connections may still be accepted:
+    /// `backlog` minus those served, as far as free slots allow. Connections
+    /// finishing their close are not served: they sit in spare slots.
+    fn balance(&mut self) {
+        let serving = self.slots.iter().filter(|s| s.is_serving()).count();
+        let want = self.config.backlog.saturating_sub(serving);
+        let mut listening = self.listeners();
+        for slot in self.slots.iter_mut().rev() {
+            if listening <= want {
+                break;
+            }
+            if let (SlotState::Listening, Some(handle)) = (slot.state, slot.handle) {
+                self.sockets.get_mut::<tcp::Socket>(handle).abort();
+                slot.state = SlotState::Idle;
+                listening -= 1;
+            }
+        }
+        for slot in self.slots.iter_mut() {
+            if listening >= want {
+                break;
+            }
+            let Some(handle) = slot.handle else { continue };
+            let sock = self.sockets.get_mut::<tcp::Socket>(handle);
+            if slot.state != SlotState::Idle || sock.state() != tcp::State::Closed || slot.timed_out {
+                continue;
+            }
+            // smoltcp drops the generator for a peer without timestamps: restore it.
+            sock.set_tsval_generator(self.config.tcp_timestamps.then_some(tcp_timestamps::tsval as fn() -> u32));
+            match sock.listen(self.config.port) {
+                Ok(()) => {
+                    slot.state = SlotState::Listening;
+                    listening += 1;
+                }
+                // Unreachable by construction (port checked, socket closed);
+                // log rather than panic on the network path.
+                Err(e) => error!("slot cannot listen: {:?}", e),
+            }
         }
     }
 
@@ -346,10 +502,21 @@ impl<'a> EchoServer<'a> {
         let mut delay = self.iface.poll_delay(now, &self.sockets);
         let mut sooner = |d: Duration| delay = Some(delay.map_or(d, |cur| cur.min(d)));
         if let Some(limit) = self.config.idle_timeout {
-            for slot in self.slots.iter().filter(|s| s.state != SlotState::Listening && !s.timed_out) {
+            for slot in
+                self.slots.iter().filter(|s| matches!(s.state, SlotState::Open | SlotState::Closing) && !s.timed_out)
+            {
                 let due = slot.last_active + limit;
                 sooner(if due > now { due - now } else { Duration::ZERO });
             }
+        }
+        if let Some(limit) = self.config.handshake_timeout {
+            for slot in self.slots.iter().filter(|s| s.state == SlotState::Handshake) {
+                let due = slot.since + limit;
+                sooner(if due > now { due - now } else { Duration::ZERO });
+            }
+        }
+        if let Some(at) = self.guard.next_deadline() {
+            sooner(if at > now { at - now } else { Duration::ZERO });
         }
         // A timed-out slot relistens on the next poll: come back promptly.
         if self.slots.iter().any(|s| s.timed_out) {

@@ -8,6 +8,9 @@ use smoltcp::socket::tcp::State as Tcp;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SlotState {
+    /// A spare: its socket neither listens nor holds a connection (every
+    /// serving slot is taken, or enough others listen).
+    Idle,
     /// Waiting for a client: the socket listens.
     Listening,
     /// A client's SYN was answered; waiting for its ACK. The slot is taken.
@@ -50,8 +53,9 @@ pub enum Step {
     Echo,
     /// The peer is done and nothing is owed: close our side (FIN after the replies).
     Close,
-    /// The connection is over: put the socket back to listening.
-    Relisten(Ending),
+    /// The connection is over: free the socket (the server decides whether it
+    /// listens again or waits as a spare).
+    Free(Ending),
 }
 
 /// The transition function. `owed` is true while the receive buffer still
@@ -63,24 +67,25 @@ pub fn next(prev: SlotState, tcp: Tcp, owed: bool) -> (SlotState, Step) {
         // it as done rather than holding the slot for 2*MSL.
         Tcp::Closed | Tcp::TimeWait => {
             let ending = match prev {
+                Idle => return (Idle, Step::Wait),
                 Listening => Ending::Nothing,
                 Handshake => Ending::FromHandshake,
                 Open => Ending::Reset,
                 Closing => Ending::Closed,
             };
-            (Listening, Step::Relisten(ending))
+            (Idle, Step::Free(ending))
         }
         Tcp::Listen => match prev {
             Handshake => (Listening, Step::Abandoned),
-            _ => (prev, Step::Wait),
+            _ => (Listening, Step::Wait),
         },
         Tcp::SynReceived => match prev {
-            Listening => (Handshake, Step::Handshake),
+            Idle | Listening => (Handshake, Step::Handshake),
             _ => (prev, Step::Wait),
         },
         Tcp::SynSent => (prev, Step::Wait),
         _ => match prev {
-            Listening | Handshake => (Open, Step::Accept),
+            Idle | Listening | Handshake => (Open, Step::Accept),
             Open if tcp == Tcp::CloseWait && !owed => (Closing, Step::Close),
             Open => (Open, Step::Echo),
             Closing => (Closing, Step::Wait),
@@ -95,8 +100,9 @@ mod tests {
 
     #[test]
     fn a_whole_connection() {
-        // Fresh socket: closed, so it starts listening.
-        assert_eq!(next(Listening, Tcp::Closed, false), (Listening, Step::Relisten(Ending::Nothing)));
+        // A spare stays a spare until the server makes it listen.
+        assert_eq!(next(Idle, Tcp::Closed, false), (Idle, Step::Wait));
+        assert_eq!(next(Idle, Tcp::Listen, false), (Listening, Step::Wait));
         assert_eq!(next(Listening, Tcp::Listen, false), (Listening, Step::Wait));
         assert_eq!(next(Listening, Tcp::SynReceived, false), (Handshake, Step::Handshake));
         assert_eq!(next(Handshake, Tcp::SynReceived, false), (Handshake, Step::Wait));
@@ -108,19 +114,19 @@ mod tests {
         // All echoed: close.
         assert_eq!(next(Open, Tcp::CloseWait, false), (Closing, Step::Close));
         assert_eq!(next(Closing, Tcp::LastAck, false), (Closing, Step::Wait));
-        assert_eq!(next(Closing, Tcp::Closed, false), (Listening, Step::Relisten(Ending::Closed)));
+        assert_eq!(next(Closing, Tcp::Closed, false), (Idle, Step::Free(Ending::Closed)));
     }
 
     #[test]
     fn reset_or_timeout_while_open_is_a_reset() {
-        assert_eq!(next(Open, Tcp::Closed, true), (Listening, Step::Relisten(Ending::Reset)));
-        assert_eq!(next(Open, Tcp::Closed, false), (Listening, Step::Relisten(Ending::Reset)));
+        assert_eq!(next(Open, Tcp::Closed, true), (Idle, Step::Free(Ending::Reset)));
+        assert_eq!(next(Open, Tcp::Closed, false), (Idle, Step::Free(Ending::Reset)));
     }
 
     #[test]
     fn a_connection_reset_within_the_poll_that_completed_it_is_not_lost() {
         // ACK, data and RST in one poll: the slot goes from handshake to closed.
-        assert_eq!(next(Handshake, Tcp::Closed, false), (Listening, Step::Relisten(Ending::FromHandshake)));
+        assert_eq!(next(Handshake, Tcp::Closed, false), (Idle, Step::Free(Ending::FromHandshake)));
     }
 
     #[test]
@@ -135,7 +141,7 @@ mod tests {
 
     #[test]
     fn time_wait_frees_the_slot() {
-        assert_eq!(next(Closing, Tcp::TimeWait, false), (Listening, Step::Relisten(Ending::Closed)));
+        assert_eq!(next(Closing, Tcp::TimeWait, false), (Idle, Step::Free(Ending::Closed)));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use smoltcp::iface::{SocketHandle, SocketStorage};
 use smoltcp::time::Instant;
 use smoltcp::wire::IpEndpoint;
 
+use crate::guard::Flow;
 use crate::slot::SlotState;
 use crate::stamp::STAMP_LEN;
 
@@ -16,14 +17,35 @@ pub struct Slot {
     pub(crate) handle: Option<SocketHandle>,
     pub(crate) state: SlotState,
     pub(crate) remote: Option<IpEndpoint>,
+    /// Our address and port of the connection (which of our addresses the client chose).
+    pub(crate) local: Option<IpEndpoint>,
+    /// Last chunk received (the idle timeout runs from here).
     pub(crate) last_active: Instant,
+    /// Last sign of life: a chunk received or our data newly acknowledged.
+    pub(crate) last_progress: Instant,
+    /// When the slot entered its current state.
+    pub(crate) since: Instant,
+    /// Bytes of ours not yet acknowledged, at the last poll.
+    pub(crate) unacked: usize,
     pub(crate) timed_out: bool,
+    /// What the guard learned of the connection from the frames we sent.
+    pub(crate) flow: Flow,
 }
 
 impl Slot {
     /// An unused slot.
-    pub const EMPTY: Slot =
-        Slot { handle: None, state: SlotState::Listening, remote: None, last_active: Instant::ZERO, timed_out: false };
+    pub const EMPTY: Slot = Slot {
+        handle: None,
+        state: SlotState::Idle,
+        remote: None,
+        local: None,
+        last_active: Instant::ZERO,
+        last_progress: Instant::ZERO,
+        since: Instant::ZERO,
+        unacked: 0,
+        timed_out: false,
+        flow: Flow::NONE,
+    };
 
     /// Where this slot stands.
     pub fn state(&self) -> SlotState {
@@ -34,11 +56,22 @@ impl Slot {
     pub fn remote(&self) -> Option<IpEndpoint> {
         self.remote
     }
+
+    /// Whether the slot holds no connection (listening or spare).
+    pub fn is_free(&self) -> bool {
+        matches!(self.state, SlotState::Listening | SlotState::Idle)
+    }
+
+    /// Whether the slot counts against the backlog (handshaking or open).
+    pub(crate) fn is_serving(&self) -> bool {
+        matches!(self.state, SlotState::Handshake | SlotState::Open)
+    }
 }
 
 /// Memory the server runs in, all borrowed from the caller (no allocation).
 ///
-/// `slots.len()` is the number of simultaneous connections (the backlog);
+/// `slots.len()` is the number of TCP sockets: [`EchoConfig::backlog`](crate::EchoConfig::backlog)
+/// serving ones plus spares that finish closes ([`Storage::slots_needed`]);
 /// `rx` and `tx` are split evenly between them.
 pub struct Storage<'a> {
     /// smoltcp socket table: at least [`Storage::sockets_needed`] entries.
@@ -52,10 +85,18 @@ pub struct Storage<'a> {
 }
 
 impl Storage<'_> {
-    /// Socket-table entries needed for `connections` connections, plus one
+    /// Connection slots for a backlog of `backlog`: as many again as spares,
+    /// so that connections finishing their close (waiting for the peer's last
+    /// ACK) never keep a new client out. Fewer spares work too: when none is
+    /// free, the oldest closing connection is reset to make room.
+    pub const fn slots_needed(backlog: usize) -> usize {
+        2 * backlog
+    }
+
+    /// Socket-table entries needed for `slots` connection slots, plus one
     /// for each optional service (UDP echo, DHCP, SNTP) you will enable.
-    pub const fn sockets_needed(connections: usize) -> usize {
-        connections + EXTRA_SOCKETS
+    pub const fn sockets_needed(slots: usize) -> usize {
+        slots + EXTRA_SOCKETS
     }
 }
 
@@ -66,8 +107,15 @@ pub const EXTRA_SOCKETS: usize = 3;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum InitError {
-    /// `slots` was empty: nothing could ever connect.
+    /// `slots` was empty or the backlog 0: nothing could ever connect.
     NoSlots,
+    /// The backlog is larger than the number of slots given.
+    BacklogTooLarge {
+        /// [`EchoConfig::backlog`](crate::EchoConfig::backlog).
+        backlog: usize,
+        /// Slots given.
+        slots: usize,
+    },
     /// The socket table is smaller than [`Storage::sockets_needed`].
     TooFewSockets {
         /// Entries required.
@@ -95,6 +143,9 @@ impl fmt::Display for InitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             InitError::NoSlots => write!(f, "at least one connection slot is needed"),
+            InitError::BacklogTooLarge { backlog, slots } => {
+                write!(f, "backlog {backlog} needs at least as many slots, {slots} given")
+            }
             InitError::TooFewSockets { needed, given } => {
                 write!(f, "socket table has {given} entries, {needed} are needed")
             }

@@ -51,6 +51,7 @@ pub(crate) fn echo(
         stats.bytes_in += sent as u64;
         stats.bytes_out += (sent + overhead) as u64;
         slot.last_active = now;
+        slot.last_progress = now;
         log_chunk(slot, config.mode, &chunk[..sent]);
         if sent < take {
             break;

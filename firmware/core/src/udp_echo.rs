@@ -11,6 +11,7 @@ use smoltcp::socket::udp;
 use smoltcp::time::Instant;
 
 use crate::config::{Mode, CHUNK};
+use crate::events::Events;
 use crate::fmt::Printable;
 use crate::stamp::WallClock;
 use crate::stats::Stats;
@@ -38,7 +39,14 @@ impl UdpStorage<'_> {
 }
 
 /// Answers every datagram waiting, until the transmit side is full.
-pub(crate) fn service(sock: &mut udp::Socket, mode: Mode, clock: &WallClock, now: Instant, stats: &mut Stats) {
+pub(crate) fn service(
+    sock: &mut udp::Socket,
+    mode: Mode,
+    clock: &WallClock,
+    now: Instant,
+    stats: &mut Stats,
+    events: &mut Events,
+) {
     let overhead = mode.overhead();
     let mut buf = [0u8; CHUNK];
     while let Ok((data, meta)) = sock.peek() {
@@ -54,7 +62,9 @@ pub(crate) fn service(sock: &mut udp::Socket, mode: Mode, clock: &WallClock, now
             // Full: leave the datagram queued and try again next poll.
             Err(udp::SendError::BufferFull) => break,
             Err(udp::SendError::Unaddressable) => {
-                warn!("udp {}: cannot answer this address, dropped", meta.endpoint);
+                if events.allow(now) {
+                    warn!("udp {}: cannot answer this address, dropped", meta.endpoint);
+                }
                 stats.udp_dropped += 1;
             }
         }
@@ -65,7 +75,8 @@ pub(crate) fn service(sock: &mut udp::Socket, mode: Mode, clock: &WallClock, now
         if truncated {
             stats.udp_truncated += 1;
         }
-        if mode != Mode::Raw {
+        // Anyone can send datagrams as fast as the link allows: log within the budget.
+        if mode != Mode::Raw && events.allow(now) {
             info!("udp {}: {}", meta.endpoint, Printable(&buf[..len.min(48)]));
         }
     }

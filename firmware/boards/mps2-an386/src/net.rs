@@ -14,9 +14,10 @@ const LAN9118_BASE: usize = 0x4020_0000;
 /// Its interrupt line on those images.
 const LAN9118_IRQ: u16 = 13;
 
-/// The tutorial's backlog: five connections at once.
-const CONNECTIONS: usize = DEFAULT_BACKLOG;
-/// Socket-table entries: the connections and the optional services.
+/// Connection slots: the tutorial's backlog of five, plus as many spares for
+/// connections finishing their close.
+const CONNECTIONS: usize = Storage::slots_needed(DEFAULT_BACKLOG);
+/// Socket-table entries: the connection slots and the optional services.
 const SOCKET_ENTRIES: usize = Storage::sockets_needed(CONNECTIONS);
 /// Receive and transmit buffer of each connection.
 const BUFFER: usize = 2048;

@@ -8,7 +8,7 @@ use static_cell::{ConstStaticCell, StaticCell};
 use stm32_eth::dma::{RxRingEntry, TxRingEntry};
 
 /// Simultaneous connections: the tutorial's backlog.
-pub const CONNECTIONS: usize = DEFAULT_BACKLOG;
+pub const CONNECTIONS: usize = Storage::slots_needed(DEFAULT_BACKLOG);
 /// TCP receive buffer per connection: the advertised window.
 pub const RX_PER_CONNECTION: usize = 4096;
 /// TCP transmit buffer per connection: room for a few stamped 1 KiB chunks.
