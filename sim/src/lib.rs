@@ -3,6 +3,7 @@
 //! the server and a client smoltcp stack joined by an in-memory Ethernet
 //! link, driven on a virtual clock.
 
+pub mod attacker;
 pub mod link;
 pub mod stamped;
 pub mod world;
