@@ -53,6 +53,12 @@ const RESOLVE_WITHIN: Duration = Duration::from_secs(3);
 const PROBE_EVERY: Duration = Duration::from_secs(1);
 /// At most one challenge ACK per connection per second (RFC 5961 §7; smoltcp's own rate).
 const CHALLENGE_EVERY: Duration = Duration::from_secs(1);
+/// A half-open handshake gives way to a new SYN only once it is this old:
+/// a burst of honest clients (8 SYNs within a millisecond on 5 slots) is
+/// served and refused as the tutorial's server would, while under a flood
+/// of 100 SYN/s the oldest of 5 spoofed handshakes is ~40 ms old whenever a
+/// real client's SYN arrives, so it gets in.
+const HANDSHAKE_GRACE: Duration = Duration::from_millis(20);
 /// A retransmitted SYN gets the SYN-ACK again at most this often.
 const SYNACK_EVERY: Duration = Duration::from_millis(500);
 /// ICMP errors smoltcp may be provoked to send per second.
@@ -75,6 +81,10 @@ pub(crate) struct Flow {
     snd_nxt: u32,
     /// The acknowledgement number we last sent: the next byte we expect.
     rcv_nxt: u32,
+    /// One past the peer's last in-order segment we passed on: ahead of
+    /// `rcv_nxt` while smoltcp has taken data it has not acknowledged yet
+    /// (a peer that sends and resets at once uses this number).
+    peer_nxt: u32,
     /// The receive window we last advertised, in bytes.
     rcv_wnd: u32,
     /// Our window scale, if the peer agreed to scaling.
@@ -93,6 +103,7 @@ impl Flow {
         peer_mac: EthernetAddress([0; 6]),
         snd_nxt: 0,
         rcv_nxt: 0,
+        peer_nxt: 0,
         rcv_wnd: 0,
         wshift: 0,
         tsecr: None,
@@ -179,6 +190,9 @@ pub(crate) struct Guard {
     icmp_errors: Bucket,
     /// The slot the server must free before the parked SYN is replayed.
     pub(crate) make_room: Option<usize>,
+    /// UDP frames sent from the echo port so far (the server's check that
+    /// the UDP socket's queue moves).
+    pub(crate) udp_sent: u64,
 }
 
 impl Guard {
@@ -190,6 +204,7 @@ impl Guard {
             udp: Bucket::new(udp_rate),
             icmp_errors: Bucket::new(ICMP_ERRORS_PER_SEC),
             make_room: None,
+            udp_sent: 0,
         }
     }
 
@@ -628,7 +643,7 @@ fn tcp(cx: &mut Cx, src_mac: EthernetAddress, frame: &[u8], src: IpAddress, dst:
     match (slot, seg.syn(), seg.ack(), seg.rst()) {
         (Some(i), _, _, true) => {
             let flow = &mut cx.slots[i].flow;
-            if !flow.known || seq == flow.rcv_nxt {
+            if !flow.known || seq == flow.rcv_nxt || seq == flow.peer_nxt {
                 return Verdict::Pass;
             }
             cx.stats.rst_ignored += 1;
@@ -656,6 +671,14 @@ fn tcp(cx: &mut Cx, src_mac: EthernetAddress, frame: &[u8], src: IpAddress, dst:
             Verdict::Drop
         }
         (None, true, false, false) => new_syn(cx, src_mac, frame, remote, dst, seq),
+        (Some(i), false, true, false) => {
+            let flow = &mut cx.slots[i].flow;
+            if flow.known && seq == flow.peer_nxt {
+                let len = seg.payload().len() as u32 + seg.fin() as u32;
+                flow.peer_nxt = seq.wrapping_add(len);
+            }
+            Verdict::Pass
+        }
         _ => Verdict::Pass,
     }
 }
@@ -706,13 +729,13 @@ fn new_syn(
 }
 
 /// The slot that gives way to a new client when none listens: the oldest
-/// half-open handshake; else, while fewer than the backlog are served, the
+/// half-open handshake, unless it is younger than [`HANDSHAKE_GRACE`]; else, while fewer than the backlog are served, the
 /// oldest connection finishing its close; else the open connection silent
 /// longest, if silent long enough.
 pub(crate) fn victim(slots: &[Slot], config: &EchoConfig, now: Instant) -> Option<usize> {
     let oldest =
         |state: SlotState| (0..slots.len()).filter(|&i| slots[i].state == state).min_by_key(|&i| slots[i].since);
-    if let Some(i) = oldest(SlotState::Handshake) {
+    if let Some(i) = oldest(SlotState::Handshake).filter(|&i| now - slots[i].since.min(now) >= HANDSHAKE_GRACE) {
         return Some(i);
     }
     let serving = slots.iter().filter(|s| s.is_serving()).count();
@@ -729,24 +752,27 @@ pub(crate) fn victim(slots: &[Slot], config: &EchoConfig, now: Instant) -> Optio
 /// Learns from a frame smoltcp sends.
 fn learn(cx: &mut Cx, frame: &[u8]) {
     let Ok(eth) = EthernetFrame::new_checked(frame) else { return };
-    let (src, dst, tcp) = match eth.ethertype() {
+    let (src, dst, proto, tcp) = match eth.ethertype() {
         EthernetProtocol::Ipv4 => {
             let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else { return };
-            if ip.next_header() != IpProtocol::Tcp {
-                return;
-            }
-            (IpAddress::Ipv4(ip.src_addr()), IpAddress::Ipv4(ip.dst_addr()), ip.payload())
+            (IpAddress::Ipv4(ip.src_addr()), IpAddress::Ipv4(ip.dst_addr()), ip.next_header(), ip.payload())
         }
         #[cfg(feature = "ipv6")]
         EthernetProtocol::Ipv6 => {
             let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else { return };
-            if ip.next_header() != IpProtocol::Tcp {
-                return;
-            }
-            (IpAddress::Ipv6(ip.src_addr()), IpAddress::Ipv6(ip.dst_addr()), ip.payload())
+            (IpAddress::Ipv6(ip.src_addr()), IpAddress::Ipv6(ip.dst_addr()), ip.next_header(), ip.payload())
         }
         _ => return,
     };
+    if proto == IpProtocol::Udp {
+        if UdpPacket::new_checked(tcp).is_ok_and(|u| u.src_port() == cx.net.config.port) {
+            cx.guard.udp_sent += 1;
+        }
+        return;
+    }
+    if proto != IpProtocol::Tcp {
+        return;
+    }
     let Ok(seg) = TcpPacket::new_checked(tcp) else { return };
     if seg.src_port() != cx.net.config.port {
         return;
@@ -765,7 +791,8 @@ fn learn(cx: &mut Cx, frame: &[u8]) {
     let seq = seg.seq_number().0 as u32;
     let len = seg.payload().len() as u32 + seg.syn() as u32 + seg.fin() as u32;
     let end = seq.wrapping_add(len);
-    if !flow.known || (end.wrapping_sub(flow.snd_nxt) as i32) > 0 {
+    let first = !flow.known;
+    if first || (end.wrapping_sub(flow.snd_nxt) as i32) > 0 {
         flow.snd_nxt = end;
     }
     flow.known = true;
@@ -781,6 +808,11 @@ fn learn(cx: &mut Cx, frame: &[u8]) {
     }
     if seg.ack() {
         flow.rcv_nxt = seg.ack_number().0 as u32;
+        // Never behind what we acknowledge; never ahead of the peer's data
+        // (a stale estimate just falls back to `rcv_nxt`).
+        if first || (flow.rcv_nxt.wrapping_sub(flow.peer_nxt) as i32) > 0 {
+            flow.peer_nxt = flow.rcv_nxt;
+        }
         let shift = if seg.syn() { 0 } else { flow.wshift };
         flow.rcv_wnd = (seg.window_len() as u32) << shift;
     }

@@ -29,6 +29,9 @@ pub struct EchoServer<'a> {
     slots: &'a mut [Slot],
     #[cfg(feature = "udp")]
     udp: Option<SocketHandle>,
+    /// The UDP queue's last sign of movement: frames sent by then, and when.
+    #[cfg(feature = "udp")]
+    udp_moved: (u64, Instant),
     #[cfg(feature = "dhcp")]
     dhcp: Option<crate::dhcp::DhcpClient>,
     #[cfg(feature = "sntp")]
@@ -89,6 +92,8 @@ impl<'a> EchoServer<'a> {
             slots,
             #[cfg(feature = "udp")]
             udp: None,
+            #[cfg(feature = "udp")]
+            udp_moved: (0, now),
             #[cfg(feature = "dhcp")]
             dhcp: None,
             #[cfg(feature = "sntp")]
@@ -260,8 +265,39 @@ impl<'a> EchoServer<'a> {
                 break;
             }
         }
+        #[cfg(feature = "udp")]
+        self.unwedge_udp(now);
         self.events.summarise(now, &self.stats);
         self.next_wake(now)
+    }
+
+    /// The last line of defence for UDP echo: the guard only lets through
+    /// datagrams whose sender smoltcp can reach, but should a reply still
+    /// sit unsent at the head of the socket's queue (smoltcp's neighbour
+    /// cache forgot the host), it would block every later reply. Nothing
+    /// sent for 3 s while replies wait: drop the queue.
+    #[cfg(feature = "udp")]
+    fn unwedge_udp(&mut self, now: Instant) {
+        const STUCK: Duration = Duration::from_secs(3);
+        let Some(h) = self.udp else { return };
+        let sock = self.sockets.get_mut::<smoltcp::socket::udp::Socket>(h);
+        let sent = self.guard.udp_sent;
+        if sock.send_queue() == 0 || sent != self.udp_moved.0 {
+            self.udp_moved = (sent, now);
+            return;
+        }
+        if now - self.udp_moved.1 < STUCK {
+            return;
+        }
+        let (queued, waiting) = (sock.send_queue(), sock.recv_queue());
+        // smoltcp tells bytes, not datagrams: count the one that blocked.
+        self.stats.udp_unresolved += 1;
+        sock.close();
+        if sock.bind(self.config.port).is_err() {
+            error!("udp echo cannot bind port {} again", self.config.port);
+        }
+        self.udp_moved = (sent, now);
+        warn!("udp: replies stuck for 3 s dropped ({} B queued, {} B unread with them)", queued, waiting);
     }
 
     /// What the guard needs to know of the interface right now.
