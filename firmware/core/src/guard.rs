@@ -506,8 +506,20 @@ fn ipv4(cx: &mut Cx, src_mac: EthernetAddress, frame: &[u8], payload: &[u8]) -> 
             }
             Verdict::Pass
         }
+        IpProtocol::Tcp | IpProtocol::Icmp => Verdict::Pass,
+        // An unknown protocol draws "protocol unreachable": keep those few.
+        _ if ours => icmp_error_allowed(cx),
         _ => Verdict::Pass,
     }
+}
+
+/// Whether smoltcp may answer this packet with an ICMP error (token bucket).
+fn icmp_error_allowed(cx: &mut Cx) -> Verdict {
+    if cx.guard.icmp_errors.take(cx.net.now) {
+        return Verdict::Pass;
+    }
+    cx.stats.icmp_suppressed += 1;
+    Verdict::Drop
 }
 
 #[cfg(feature = "ipv6")]
@@ -527,6 +539,8 @@ fn ipv6(cx: &mut Cx, src_mac: EthernetAddress, frame: &[u8], payload: &[u8]) -> 
             cx.stats.icmp_suppressed += 1;
             Verdict::Drop
         }
+        // An unknown next header draws "parameter problem": keep those few.
+        _ if ours => icmp_error_allowed(cx),
         _ => Verdict::Pass,
     }
 }
@@ -577,11 +591,7 @@ fn udp(cx: &mut Cx, frame: &[u8], src: IpAddress, dst: IpAddress, ours: bool, pa
             return Verdict::Drop;
         }
         // A closed port draws "port unreachable": keep those few.
-        if !cx.guard.icmp_errors.take(now) {
-            cx.stats.icmp_suppressed += 1;
-            return Verdict::Drop;
-        }
-        return Verdict::Pass;
+        return icmp_error_allowed(cx);
     }
     let sport = udp.src_port();
     let plausible = ours

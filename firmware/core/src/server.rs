@@ -7,7 +7,7 @@ use core::cell::RefCell;
 use smoltcp::iface::SocketHandle;
 use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketSet};
 use smoltcp::phy::Device;
-use smoltcp::socket::tcp;
+use smoltcp::socket::{tcp, Socket};
 use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 
@@ -236,6 +236,10 @@ impl<'a> EchoServer<'a> {
                 break;
             }
             guard::flush(&mut self.guard, self.slots, &net, device);
+            #[cfg(feature = "log")]
+            if self.guard.make_room.is_some() {
+                log::error!("DBG make_room {:?} at {}", self.guard.make_room, now.total_millis());
+            }
             if let Some(victim) = self.guard.make_room {
                 self.make_room(victim, &net, device);
                 self.guard.room_made();
@@ -414,6 +418,7 @@ impl<'a> EchoServer<'a> {
             let Some(handle) = slot.handle else { continue };
             let sock = self.sockets.get_mut::<tcp::Socket>(handle);
             let (state, step) = slot::next(slot.state, sock.state(), sock.can_recv());
+            let freed = matches!(step, Step::Free(_));
             if state != slot.state {
                 slot.since = now;
             }
@@ -483,6 +488,18 @@ impl<'a> EchoServer<'a> {
                         }
                     }
                     sock.abort();
+                }
+            }
+            if freed {
+                // smoltcp keeps "waiting for this neighbour, stay silent for
+                // 1 s" with the socket's place in the set, not with the
+                // connection: after a peer that never answered ARP, the next
+                // client of this slot would get no SYN-ACK for up to a
+                // second. Re-adding the socket starts it afresh.
+                // (Irrefutable in builds with TCP sockets only.)
+                #[allow(irrefutable_let_patterns)]
+                if let Socket::Tcp(sock) = self.sockets.remove(handle) {
+                    slot.handle = Some(self.sockets.add(sock));
                 }
             }
         }
