@@ -8,10 +8,10 @@ mod tap_setup;
 
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 
 use anyhow::{Context, Result};
-use clap::Parser;
 use echo_core::smoltcp::iface::SocketStorage;
 use echo_core::smoltcp::phy::{FaultInjector, PcapMode, PcapWriter, Tracer, TracerPacket};
 use echo_core::smoltcp::socket::udp::PacketMetadata;
@@ -24,7 +24,8 @@ use crate::event_loop::EventLoop;
 use crate::tap_device::TapDevice;
 
 fn main() {
-    let args = Args::parse();
+    // Every flag is checked here, before the TAP is opened or memory reserved.
+    let args = Args::parse_checked();
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).format_target(false).init();
     if let Err(e) = run(args) {
         eprintln!("host-sim: error: {e:#}");
@@ -38,6 +39,16 @@ fn run(args: Args) -> Result<()> {
     let faults = args.drop_pct > 0 || args.corrupt_pct > 0;
     let offload = !args.no_offload && !faults;
     let tap = tap_setup::open(&args.tap, args.host_ip, args.ip6.and(args.host_ip6), args.mtu, offload)?;
+    // An existing TAP's host side is not in the flags: a device address it
+    // already holds would be answered by the host itself, never reach us.
+    let device_ips = [Some(IpAddr::V4(args.ip.address())), args.ip6.map(|c| IpAddr::V6(c.address()))];
+    if let Some(taken) = tap_setup::host_side_addresses(&args.tap).into_iter().find(|a| device_ips.contains(&Some(*a)))
+    {
+        anyhow::bail!(
+            "{} already holds {taken} on the host side: give the device another address (--ip, --ip6)",
+            args.tap
+        );
+    }
     let tap = TapDevice::new(tap, args.mtu);
     if tap.offloads() {
         log::info!(
@@ -83,13 +94,8 @@ fn trace_frame(timestamp: Instant, packet: TracerPacket) {
 
 /// Builds the server on `device` and runs it until Ctrl-C or SIGTERM.
 fn serve<D: echo_core::smoltcp::phy::Device>(args: &Args, mut device: D, event_loop: &mut EventLoop) -> Result<()> {
-    let net = NetConfig {
-        mac: args.mac,
-        ipv4: args.ip,
-        gateway: Some(args.gateway),
-        ipv6: args.ip6,
-        random_seed: random_seed(),
-    };
+    let net =
+        NetConfig { mac: args.mac, ipv4: args.ip, gateway: args.gateway, ipv6: args.ip6, random_seed: random_seed() };
     let config = EchoConfig {
         port: args.port,
         mode: args.mode.into(),
@@ -117,9 +123,6 @@ fn serve<D: echo_core::smoltcp::phy::Device>(args: &Args, mut device: D, event_l
     if host_clock {
         server.set_unix_time(now, unix_ms());
     } else {
-        if args.ntp_server.is_none() && !args.dhcp {
-            anyhow::bail!("--clock sntp needs --ntp-server IP, or --dhcp with a server that names one");
-        }
         let ntp = args.ntp_server.map(IpAddress::from);
         server
             .enable_sntp(now, leak_udp_storage(2), ntp, Duration::from_secs(args.ntp_resync))

@@ -10,6 +10,22 @@
 //! receives, a large MSS; the peer's real MSS is kept per connection and goes
 //! back into each outgoing super-segment's header (`gso_size`), and the MSS
 //! smoltcp advertises is put back to the link's. The echo core does not know.
+//!
+//! The kernel cuts at `gso_size` and nothing else: a router further on drops
+//! what is too big for its next link and its ICMP "too big" reaches smoltcp,
+//! which ignores it. So every segment is cut at what its peer announced,
+//! whether or not it fits the TAP's own link:
+//!
+//! - an announced MSS below 48 counts as 48 (Linux's `tcp_min_snd_mss`
+//!   default, the same floor smoltcp applies to its own TCP): a peer cannot
+//!   make us send a frame per byte;
+//! - an MSS of 0, or none, leaves the SYN to smoltcp, which then assumes 536
+//!   and sends segments that need no cutting;
+//! - a connection whose SYN the shim never saw, or has forgotten (the table
+//!   holds [`MAX_FLOWS`] at most), is cut at RFC 9293's default send MSS,
+//!   536 (IPv4) or 1220 (IPv6): every IPv4 path carries 576-byte datagrams
+//!   and every IPv6 link 1280-byte packets, whereas the link's own MSS is
+//!   exactly what fails for a peer behind a smaller link.
 
 use std::collections::HashMap;
 
@@ -28,9 +44,16 @@ const GSO_TCPV6: u8 = 4;
 const TCP_CHECKSUM_AT: usize = 16;
 /// Ethernet header bytes in front of the IP packet.
 pub const ETHERNET_HEADER: usize = 14;
-/// Connections whose MSS is remembered; beyond this the table starts over and
-/// forgotten connections are cut at the link's own MSS.
+/// Connections whose MSS is remembered (two generations of half this each;
+/// see [`PeerMss`]). Forgotten ones are cut at [`default_mss`].
 const MAX_FLOWS: usize = 4096;
+/// The smallest MSS a peer may impose: Linux's `TCP_MIN_SND_MSS` (the
+/// `net.ipv4.tcp_min_snd_mss` default) and smoltcp's `MIN_REMOTE_MSS`.
+const MIN_PEER_MSS: u16 = 48;
+/// RFC 9293 §3.7.1: the send MSS to assume without an MSS option, IPv4.
+const DEFAULT_MSS_V4: usize = 536;
+/// The same for IPv6 (1280, IPv6's minimum link MTU, less 60).
+const DEFAULT_MSS_V6: usize = 1220;
 
 /// The virtio-net header (legacy layout, native byte order as the TAP uses).
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -91,19 +114,78 @@ impl std::fmt::Display for Reject {
 /// One connection, as seen from host-sim: remote address, remote port, local port.
 type Flow = ([u8; 16], u16, u16);
 
+/// The MSS each peer announced in its SYN, for at most [`MAX_FLOWS`]
+/// connections. Entries live in two generations: when the current one is
+/// full it becomes the previous one and the old previous one is dropped; a
+/// lookup that hits the previous generation moves the entry back. So a
+/// connection that sends keeps its entry however many SYNs arrive (short of
+/// `MAX_FLOWS / 2` between two of its segments), closed ones age out, and
+/// every operation is O(1): no scan for the oldest entry under a SYN flood.
+#[derive(Debug, Default)]
+struct PeerMss {
+    current: HashMap<Flow, u16>,
+    previous: HashMap<Flow, u16>,
+}
+
+impl PeerMss {
+    fn insert(&mut self, flow: Flow, mss: u16) {
+        self.previous.remove(&flow);
+        self.current.insert(flow, mss);
+        self.age();
+    }
+
+    fn forget(&mut self, flow: &Flow) {
+        self.current.remove(flow);
+        self.previous.remove(flow);
+    }
+
+    fn get(&mut self, flow: &Flow) -> Option<u16> {
+        if let Some(&mss) = self.current.get(flow) {
+            return Some(mss);
+        }
+        let mss = self.previous.remove(flow)?;
+        self.current.insert(*flow, mss);
+        self.age();
+        Some(mss)
+    }
+
+    /// Starts a new generation once the current one is full. The maps are
+    /// swapped and cleared, not rebuilt: no allocation once warmed up.
+    fn age(&mut self) {
+        if self.current.len() >= MAX_FLOWS / 2 {
+            std::mem::swap(&mut self.current, &mut self.previous);
+            self.current.clear();
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.current.len() + self.previous.len()
+    }
+}
+
+/// The MSS to assume for a peer whose SYN was not seen: RFC 9293's default.
+fn default_mss(v6: bool) -> usize {
+    if v6 {
+        DEFAULT_MSS_V6
+    } else {
+        DEFAULT_MSS_V4
+    }
+}
+
 /// Per-TAP offload state.
 #[derive(Debug)]
 pub struct Offload {
     /// The link's IP MTU toward the host (`--mtu`).
     link_mtu: usize,
-    /// The MSS each peer announced in its SYN.
-    peer_mss: HashMap<Flow, u16>,
+    /// The MSS each peer announced in its SYN (floored at [`MIN_PEER_MSS`]).
+    peer_mss: PeerMss,
 }
 
 impl Offload {
     /// Offload over a link whose IP MTU is `link_mtu`.
     pub fn new(link_mtu: usize) -> Self {
-        Offload { link_mtu, peer_mss: HashMap::new() }
+        Offload { link_mtu, peer_mss: PeerMss::default() }
     }
 
     /// Makes a received frame what smoltcp expects: the checksum finished,
@@ -113,12 +195,19 @@ impl Offload {
         if let Some(tcp) = Tcp::find(frame) {
             if tcp.flags(frame) & SYN != 0 && (partial || tcp.checksum_ok(frame)) {
                 // Checked first: a SYN corrupted on a bridged wire keeps its bad checksum.
-                if let Some(mss) = tcp.mss(frame) {
-                    self.remember(tcp.flow(frame, Direction::Received), mss);
-                    tcp.set_mss(frame, (SEGMENT_MTU - tcp.ip_header_len - TCP_MIN_HEADER) as u16);
-                    if !partial {
-                        tcp.fill_checksum(frame);
+                let flow = tcp.flow(frame, Direction::Received);
+                match tcp.mss(frame) {
+                    // 0 means "no option" to Linux and smoltcp alike.
+                    Some(mss) if mss != 0 => {
+                        self.peer_mss.insert(flow, mss.max(MIN_PEER_MSS));
+                        tcp.set_mss(frame, (SEGMENT_MTU - tcp.ip_header_len - TCP_MIN_HEADER) as u16);
+                        if !partial {
+                            tcp.fill_checksum(frame);
+                        }
                     }
+                    // Left as is: smoltcp assumes 536 and never sends more.
+                    // An entry from an earlier connection on this port pair must not apply.
+                    _ => self.peer_mss.forget(&flow),
                 }
             }
         }
@@ -136,12 +225,13 @@ impl Offload {
     }
 
     /// The header for a frame smoltcp sends: TCP frames leave their checksum
-    /// to the kernel (which skips it for local delivery), segments over the
-    /// link MTU are marked for cutting at the peer's MSS, and a SYN announces
-    /// the link's MSS rather than smoltcp's.
+    /// to the kernel (which skips it for local delivery), segments with more
+    /// payload than the peer takes are marked for cutting at the peer's MSS
+    /// (less the header's options, which every piece repeats), and a SYN
+    /// announces the link's MSS rather than smoltcp's.
     pub fn on_transmit(&mut self, frame: &mut [u8]) -> VnetHdr {
         let Some(tcp) = Tcp::find(frame) else { return VnetHdr::default() };
-        let link_mss = self.link_mtu - tcp.ip_header_len - TCP_MIN_HEADER;
+        let link_mss = self.link_mtu.saturating_sub(tcp.ip_header_len + TCP_MIN_HEADER);
         if tcp.flags(frame) & SYN != 0 && tcp.mss(frame).is_some() {
             tcp.set_mss(frame, link_mss as u16);
         }
@@ -152,23 +242,23 @@ impl Offload {
             ..VnetHdr::default()
         };
         tcp.set_checksum(frame, fold(tcp.pseudo_header_sum(frame)));
-        if tcp.ip_header_len + tcp.len > self.link_mtu {
-            let mss =
-                self.peer_mss.get(&tcp.flow(frame, Direction::Sent)).map_or(link_mss, |&m| link_mss.min(m.into()));
-            let options = tcp.header_len - TCP_MIN_HEADER;
+        let payload = tcp.len - tcp.header_len;
+        if payload == 0 {
+            return hdr;
+        }
+        let peer = self.peer_mss.get(&tcp.flow(frame, Direction::Sent)).map_or(default_mss(tcp.v6), usize::from);
+        // As smoltcp computes its own segment size: the smaller MSS, less
+        // the options the kernel copies onto every piece (at most 40, so at
+        // least 8 bytes are left above the 48 floor).
+        let options = tcp.header_len - TCP_MIN_HEADER;
+        let gso_size = peer.min(link_mss).saturating_sub(options).max(1);
+        // A segment that fits is not GSO: the kernel would pass it whole anyway.
+        if payload > gso_size {
             hdr.gso_type = if tcp.v6 { GSO_TCPV6 } else { GSO_TCPV4 };
             hdr.hdr_len = (tcp.start + tcp.header_len) as u16;
-            // The kernel copies the header, options included, onto every segment.
-            hdr.gso_size = mss.saturating_sub(options).max(1) as u16;
+            hdr.gso_size = gso_size as u16;
         }
         hdr
-    }
-
-    fn remember(&mut self, flow: Flow, mss: u16) {
-        if self.peer_mss.len() >= MAX_FLOWS && !self.peer_mss.contains_key(&flow) {
-            self.peer_mss.clear();
-        }
-        self.peer_mss.insert(flow, mss);
     }
 }
 
@@ -348,7 +438,7 @@ mod tests {
     use smoltcp::phy::ChecksumCapabilities;
     use smoltcp::wire::{
         EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress, IpProtocol, Ipv4Address, Ipv4Packet,
-        Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
+        Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber, TcpTimestampRepr,
     };
 
     const HOST4: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
@@ -358,12 +448,26 @@ mod tests {
 
     /// A TCP frame with a correct checksum, from `src:40000` to `dst:12345` or back.
     fn frame(v6: bool, from_host: bool, control: TcpControl, mss: Option<u16>, payload: &[u8]) -> Vec<u8> {
+        frame_with(v6, from_host, control, mss, false, 40000, payload)
+    }
+
+    /// [`frame`] with a TCP timestamp option (12 bytes with padding, as
+    /// smoltcp sends them) if `timestamps`, and the host's port.
+    fn frame_with(
+        v6: bool,
+        from_host: bool,
+        control: TcpControl,
+        mss: Option<u16>,
+        timestamps: bool,
+        host_port: u16,
+        payload: &[u8],
+    ) -> Vec<u8> {
         let (a, b) = if v6 {
             (IpAddress::Ipv6(HOST6), IpAddress::Ipv6(DEV6))
         } else {
             (IpAddress::Ipv4(HOST4), IpAddress::Ipv4(DEV4))
         };
-        let (src, dst, sport, dport) = if from_host { (a, b, 40000, 12345) } else { (b, a, 12345, 40000) };
+        let (src, dst, sport, dport) = if from_host { (a, b, host_port, 12345) } else { (b, a, 12345, host_port) };
         let tcp = TcpRepr {
             src_port: sport,
             dst_port: dport,
@@ -375,7 +479,7 @@ mod tests {
             max_seg_size: mss,
             sack_permitted: false,
             sack_ranges: [None; 3],
-            timestamp: None,
+            timestamp: timestamps.then_some(TcpTimestampRepr { tsval: 1, tsecr: 2 }),
             payload,
         };
         let caps = ChecksumCapabilities::default();
@@ -541,6 +645,8 @@ mod tests {
     #[test]
     fn small_frames_are_not_marked_for_segmentation_and_syns_announce_the_link_mss() {
         let mut off = Offload::new(1500);
+        let mut syn = frame(false, true, TcpControl::Syn, Some(1460), &[]);
+        off.on_receive(VnetHdr::default(), &mut syn).unwrap();
         let mut small = frame(false, false, TcpControl::Psh, None, &[1; 1460]);
         let hdr = off.on_transmit(&mut small);
         assert_eq!((hdr.gso_type, hdr.gso_size), (GSO_NONE, 0));
@@ -554,15 +660,107 @@ mod tests {
         assert_eq!(mss, Some(1440), "IPv6 at MTU 1500");
     }
 
+    /// Opens a connection from the host's `port` announcing `mss`, and
+    /// returns the header smoltcp's `payload_len`-byte reply gets.
+    fn reply_header(off: &mut Offload, v6: bool, mss: Option<u16>, timestamps: bool, payload_len: usize) -> VnetHdr {
+        let mut syn = frame_with(v6, true, TcpControl::Syn, mss, timestamps, 40000, &[]);
+        off.on_receive(VnetHdr::default(), &mut syn).unwrap();
+        let mut reply = frame_with(v6, false, TcpControl::Psh, None, timestamps, 40000, &vec![3; payload_len]);
+        off.on_transmit(&mut reply)
+    }
+
     #[test]
-    fn unknown_peers_are_cut_at_the_link_mss_and_the_table_is_bounded() {
-        let mut off = Offload::new(9000);
-        let mut big = frame(false, false, TcpControl::Psh, None, &[0; 20_000]);
-        assert_eq!(off.on_transmit(&mut big).gso_size, 8960);
-        for port in 0..(MAX_FLOWS as u16 + 10) {
-            off.remember(([0; 16], port, 1), 1000);
+    fn every_peer_mss_is_honoured_down_to_linux_and_smoltcp_floor_of_48() {
+        for v6 in [false, true] {
+            for timestamps in [false, true] {
+                let options = if timestamps { 12 } else { 0 };
+                for mss in [1u16, 8, 47, 48, 49, 100, 524, 536, 1000, 1220, 1400, 1439, 1440, 1460, 9000, 65_535] {
+                    let mut off = Offload::new(1500);
+                    let link_mss = 1500 - if v6 { 60 } else { 40 };
+                    let want = usize::from(mss.max(48)).min(link_mss) - options;
+                    // One byte over is cut at `want`; the issue's 1027-byte
+                    // segment to a 524 peer was not, being under the link MTU.
+                    let over = reply_header(&mut off, v6, Some(mss), timestamps, want + 1);
+                    let case = format!("v6 {v6}, timestamps {timestamps}, MSS {mss}");
+                    assert_eq!(over.gso_type, if v6 { GSO_TCPV6 } else { GSO_TCPV4 }, "{case}");
+                    assert_eq!(usize::from(over.gso_size), want, "{case}");
+                    assert_eq!(usize::from(over.hdr_len), 14 + if v6 { 40 } else { 20 } + 20 + options, "{case}");
+                    // Exactly `want` fits in one segment: no GSO.
+                    let fits = reply_header(&mut off, v6, Some(mss), timestamps, want);
+                    assert_eq!((fits.gso_type, fits.gso_size, fits.hdr_len), (GSO_NONE, 0, 0), "{case}");
+                    assert_eq!(fits.flags, NEEDS_CSUM, "{case}: the checksum is still the kernel's");
+                }
+            }
         }
-        assert!(off.peer_mss.len() <= MAX_FLOWS);
+    }
+
+    #[test]
+    fn the_issue_s_peer_behind_a_576_byte_link_gets_576_byte_packets() {
+        // MSS 536, timestamps on: 524 bytes a segment, 20 + 32 + 524 = 576.
+        let mut off = Offload::new(1500);
+        let hdr = reply_header(&mut off, false, Some(536), true, 1027);
+        assert_eq!((hdr.gso_type, hdr.gso_size), (GSO_TCPV4, 524));
+        let hdr = reply_header(&mut off, false, Some(536), true, 60_000);
+        assert_eq!(hdr.gso_size, 524);
+    }
+
+    #[test]
+    fn a_zero_or_missing_mss_is_left_to_smoltcp_and_forgets_an_earlier_connection() {
+        for v6 in [false, true] {
+            for mss in [Some(0), None] {
+                let mut off = Offload::new(1500);
+                // An earlier connection on the same ports announced 100.
+                assert_eq!(reply_header(&mut off, v6, Some(100), false, 5000).gso_size, 100);
+                let mut syn = frame(v6, true, TcpControl::Syn, mss, &[]);
+                let before = syn.clone();
+                off.on_receive(VnetHdr::default(), &mut syn).unwrap();
+                assert_eq!(syn, before, "v6 {v6}, MSS {mss:?}: smoltcp sees the SYN as sent");
+                // smoltcp then sends at most 536: never cut. Were it to send
+                // more, the default applies, not the old 100.
+                let mut reply = frame(v6, false, TcpControl::Psh, None, &[3; 536]);
+                assert_eq!(off.on_transmit(&mut reply).gso_type, GSO_NONE);
+                let mut reply = frame(v6, false, TcpControl::Psh, None, &[3; 5000]);
+                assert_eq!(usize::from(off.on_transmit(&mut reply).gso_size), default_mss(v6));
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_peers_are_cut_at_the_rfc_9293_default_within_the_link_mss() {
+        for (mtu, v4, v6) in [(9000, 536, 1220), (1500, 536, 1220), (1280, 536, 1220)] {
+            let mut off = Offload::new(mtu);
+            let mut big = frame(false, false, TcpControl::Psh, None, &[0; 20_000]);
+            assert_eq!(off.on_transmit(&mut big).gso_size, v4, "MTU {mtu}");
+            let mut big = frame(true, false, TcpControl::Psh, None, &[0; 20_000]);
+            assert_eq!(off.on_transmit(&mut big).gso_size, v6, "MTU {mtu}");
+        }
+        // A link below the default (not reachable through --mtu, but the shim
+        // does not rely on that) caps it.
+        let mut off = Offload::new(576);
+        let mut big = frame(true, false, TcpControl::Psh, None, &[0; 20_000]);
+        assert_eq!(off.on_transmit(&mut big).gso_size, 576 - 60);
+    }
+
+    #[test]
+    fn the_table_is_bounded_and_a_sending_connection_survives_a_syn_flood() {
+        let mut off = Offload::new(1500);
+        assert_eq!(reply_header(&mut off, false, Some(700), false, 5000).gso_size, 700);
+        let mut idle = frame_with(true, true, TcpControl::Syn, Some(900), false, 1, &[]);
+        off.on_receive(VnetHdr::default(), &mut idle).unwrap();
+        // Five tables' worth, on ports that are neither of the two above.
+        for port in 0..(5 * MAX_FLOWS as u16) {
+            let mut syn = frame_with(false, true, TcpControl::Syn, Some(1000), false, 41_000 + port, &[]);
+            off.on_receive(VnetHdr::default(), &mut syn).unwrap();
+            assert!(off.peer_mss.len() <= MAX_FLOWS);
+            if port % 1000 == 0 {
+                let mut reply = frame(false, false, TcpControl::Psh, None, &[3; 5000]);
+                assert_eq!(off.on_transmit(&mut reply).gso_size, 700, "after {port} SYNs");
+            }
+        }
+        // The connection that sent nothing meanwhile falls back to the
+        // default, not to the link's MSS.
+        let mut reply = frame_with(true, false, TcpControl::Psh, None, false, 1, &[3; 5000]);
+        assert_eq!(off.on_transmit(&mut reply).gso_size, 1220);
     }
 
     #[test]

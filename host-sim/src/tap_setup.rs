@@ -197,6 +197,26 @@ fn ip(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// The addresses the host side of `name` holds (`ip -o addr show`), IPv4
+/// and IPv6; empty if they cannot be read.
+pub fn host_side_addresses(name: &str) -> Vec<std::net::IpAddr> {
+    let Ok(out) = Command::new("ip").args(["-o", "addr", "show", "dev", name]).output() else {
+        return Vec::new();
+    };
+    // Lines like `5: tap0    inet 192.168.69.100/24 brd ... scope global tap0`.
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut words = text.split_whitespace();
+    let mut found = Vec::new();
+    while let Some(word) = words.next() {
+        if word == "inet" || word == "inet6" {
+            if let Some(addr) = words.next().and_then(|a| a.split('/').next()?.parse().ok()) {
+                found.push(addr);
+            }
+        }
+    }
+    found
+}
+
 /// A TAP made by hand may be down or unaddressed: warn with the fix, don't fail
 /// (the user may have bridged it on purpose).
 fn check_usable(name: &str, host_ip: Ipv4Cidr, mtu: usize) {

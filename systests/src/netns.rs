@@ -78,6 +78,35 @@ impl Netns {
         Ok(())
     }
 
+    /// Joins this namespace to `other` with a veth pair, `name` here and
+    /// `other_name` there, both ends with IP MTU `mtu` and up (unaddressed).
+    pub fn veth(&self, name: &str, other: &Netns, other_name: &str, mtu: u16) -> io::Result<()> {
+        let mtu = mtu.to_string();
+        self.ip(&["link", "add", name, "mtu", &mtu, "type", "veth", "peer", "name", other_name])?;
+        self.ip(&["link", "set", other_name, "netns", other.name()])?;
+        other.ip(&["link", "set", other_name, "mtu", &mtu, "up"])?;
+        self.ip(&["link", "set", name, "up"])?;
+        Ok(())
+    }
+
+    /// Sets a sysctl (`net.ipv4.ip_forward`, ...) inside the namespace only.
+    pub fn sysctl(&self, key: &str, value: &str) -> io::Result<()> {
+        output_checked(self.command("sysctl").args(["-q", "-w", &format!("{key}={value}")])).map(drop)
+    }
+
+    /// A counter from `/proc/net/snmp` as the namespace sees it, like
+    /// `("Icmp", "OutDestUnreachs")`.
+    pub fn snmp_counter(&self, group: &str, name: &str) -> io::Result<u64> {
+        let text = output_checked(self.command("cat").arg("/proc/net/snmp"))?;
+        let missing = || io::Error::other(format!("{group} {name} not in /proc/net/snmp"));
+        // Two lines per group: the names, then the values.
+        let prefix = format!("{group}:");
+        let mut lines = text.lines().filter(|l| l.starts_with(&prefix));
+        let (names, values) = (lines.next().ok_or_else(missing)?, lines.next().ok_or_else(missing)?);
+        let at = names.split_whitespace().position(|n| n == name).ok_or_else(missing)?;
+        values.split_whitespace().nth(at).and_then(|v| v.parse().ok()).ok_or_else(missing)
+    }
+
     /// Runs `f` on a thread that has entered the namespace (setns(2) is
     /// per-thread), so std sockets created in `f` live in the namespace.
     /// Sockets keep their namespace, so they may be used from any thread

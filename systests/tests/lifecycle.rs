@@ -140,3 +140,52 @@ fn a_tap_made_once_for_a_user_is_used_as_it_is_without_root() {
     assert!(!text.contains("created tap0"), "host-sim recreated the user's TAP:\n{text}");
     assert!(ns.ip(&["link", "show", TAP]).is_ok(), "the user's persistent TAP is gone");
 }
+
+/// host-sim run with `flags` inside `ns`: its exit status and its stderr.
+fn host_sim_output(ns: &Netns, flags: &[&str]) -> (Option<i32>, String) {
+    let mut cmd = ns.command(bins::host_sim().expect("host-sim"));
+    // A panic would print a backtrace: make sure we would see it.
+    cmd.args(flags).env("RUST_BACKTRACE", "1");
+    let out = run_piped(&mut cmd, b"", Duration::from_secs(10)).unwrap_or_else(|e| panic!("{flags:?}: {e}"));
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+#[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
+fn flag_values_that_used_to_panic_abort_or_spin_exit_2_with_one_line_and_touch_nothing() {
+    // The reproductions, run as a user would (the table test in
+    // host-sim covers every flag in-process). Any that slipped through would
+    // create the TAP in this namespace and serve: the 10 s limit catches it.
+    let ns = Netns::new().expect("namespace");
+    for (flags, flag) in [
+        (&["--ip", "224.0.0.1/24"][..], "--ip"),
+        (&["--ip", "255.255.255.255/24"], "--ip"),
+        (&["--ip6", "ff02::1/64"], "--ip6"),
+        (&["--max-conn", "4096", "--buffer", "16777216"], "--max-conn"),
+        (&["--idle-timeout", "9223372036855"], "--idle-timeout"),
+        (&["--idle-timeout", "18446744073710"], "--idle-timeout"),
+        (&["--gateway", "10.0.0.1"], "--gateway"),
+        (&["--clock", "sntp", "--ntp-server", "192.168.69.100", "--port", "49123"], "--port"),
+    ] {
+        let (code, stderr) = host_sim_output(&ns, flags);
+        assert_eq!(code, Some(2), "{flags:?}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert!(lines[0].starts_with("error: ") && lines[0].contains(flag), "{flags:?}: {stderr}");
+        assert!(lines[1..].iter().all(|l| l.starts_with("For more information")), "{flags:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{flags:?}: {stderr}");
+    }
+    assert!(ns.ip(&["link", "show", TAP]).is_err(), "a refused run created {TAP}");
+}
+
+#[test]
+#[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
+fn an_existing_tap_whose_host_side_holds_the_device_address_is_refused() {
+    let ns = Netns::new().expect("namespace");
+    ns.add_tap().expect("TAP made by hand");
+    ns.ip(&["addr", "add", "192.168.69.1/24", "dev", TAP]).expect("second address");
+    let (code, stderr) = host_sim_output(&ns, &["--tap", TAP]);
+    assert_eq!(code, Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].contains("already holds 192.168.69.1"), "{stderr}");
+}
