@@ -16,7 +16,8 @@ use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cid
 /// connections early or spin. A week is far from both.
 pub const MAX_SECS: u64 = 7 * 24 * 3600;
 /// The most connection buffer memory host-sim reserves up front
-/// (`--max-conn` × `--buffer` × 2, receive and transmit): 1 GiB.
+/// (`--max-conn` × `--buffer` × 4: receive and transmit, for the serving
+/// slots and as many spare ones that finish closes): 1 GiB.
 pub const MAX_BUFFER_MEMORY: usize = 1 << 30;
 /// The DHCP client's UDP port (smoltcp's `DHCP_CLIENT_PORT`).
 const DHCP_CLIENT_PORT: u16 = smoltcp::wire::DHCP_CLIENT_PORT;
@@ -108,7 +109,7 @@ pub struct Args {
     pub port: u16,
 
     /// Simultaneous connections (the tutorial's listen backlog): one more is
-    /// refused. 1 to 65535, and --max-conn × --buffer × 2 at most 1 GiB.
+    /// refused. 1 to 65535, and --max-conn × --buffer × 4 at most 1 GiB.
     #[arg(long, default_value_t = echo_core::DEFAULT_BACKLOG, value_name = "N", value_parser = parse_max_conn)]
     pub max_conn: usize,
 
@@ -124,7 +125,7 @@ pub struct Args {
     pub mode: ModeArg,
 
     /// Receive and transmit buffer per connection, in bytes (the TCP window):
-    /// 28 to 16777216, and --max-conn × --buffer × 2 at most 1 GiB, all
+    /// 28 to 16777216, and --max-conn × --buffer × 4 at most 1 GiB, all
     /// reserved at start.
     #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES", value_parser = parse_buffer)]
     pub buffer: usize,
@@ -150,26 +151,28 @@ pub struct Args {
     pub idle_timeout: u64,
 
     /// Drop a handshake the client has not completed within this many
-    /// seconds (0 = only the 30 s peer timeout). When every slot is taken,
-    /// the oldest half-open handshake gives way to a new SYN at once anyway.
-    #[arg(long, default_value_t = 5, value_name = "SECS")]
+    /// seconds (0 = only the 30 s peer timeout; at most 604800). When every
+    /// slot is taken, a half-open handshake older than 20 ms gives way to a
+    /// new SYN at once anyway (a SYN queue's behaviour under a flood).
+    #[arg(long, default_value_t = 5, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
     pub handshake_timeout: u64,
 
     /// Connections one client address may hold at once; its next one is
-    /// refused (0 = no limit: one host may take every slot, as in the tutorial).
-    #[arg(long, default_value_t = 0, value_name = "N")]
-    pub max_per_host: usize,
+    /// refused with RST (0 = no limit: one host may take every slot, as in
+    /// the tutorial).
+    #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=65_535))]
+    pub max_per_host: u64,
 
     /// When every slot is taken and a new client arrives, reset the
     /// connection silent longest if it has been silent this many seconds
     /// (nothing received, nothing of ours acknowledged); 0 = refuse the new
-    /// client instead, however long the others idle.
-    #[arg(long, default_value_t = 30, value_name = "SECS")]
+    /// client instead, however long the others idle (at most 604800).
+    #[arg(long, default_value_t = 30, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=MAX_SECS))]
     pub evict_silent: u64,
 
-    /// UDP replies per second at most, in bursts of as many (0 = unlimited):
-    /// keeps the device from being used as a traffic reflector.
-    #[arg(long, default_value_t = 1000, value_name = "N")]
+    /// UDP replies per second at most, in bursts of as many (0 = unlimited;
+    /// at most 1000000): keeps the device from being used as a traffic reflector.
+    #[arg(long, default_value_t = 1000, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=1_000_000))]
     pub udp_rate: u32,
 
     /// Write every frame to this pcap file (opens in Wireshark).
@@ -257,7 +260,8 @@ impl Args {
         }
         // Checked before anything is reserved: the product overflows nothing
         // on 64 bits (65535 × 2^24 × 2 < 2^42), but be exact on 32.
-        let memory = self.max_conn.checked_mul(self.buffer).and_then(|m| m.checked_mul(2));
+        let slots = self.max_conn.checked_mul(echo_core::Storage::slots_needed(1));
+        let memory = slots.and_then(|n| n.checked_mul(self.buffer)).and_then(|m| m.checked_mul(2));
         if memory.is_none_or(|m| m > MAX_BUFFER_MEMORY) {
             return Err(Conflict::BufferMemory { max_conn: self.max_conn, buffer: self.buffer });
         }
@@ -306,7 +310,7 @@ pub enum Conflict {
     NtpServerIsDevice(IpAddr),
     /// An IPv6 `--ntp-server` with `--ip6 none`.
     NtpServerNeedsIpv6(Ipv6Address),
-    /// `--max-conn` × `--buffer` × 2 is over [`MAX_BUFFER_MEMORY`].
+    /// `--max-conn` × `--buffer` × 4 is over [`MAX_BUFFER_MEMORY`].
     BufferMemory {
         /// `--max-conn`.
         max_conn: usize,
@@ -343,7 +347,7 @@ impl fmt::Display for Conflict {
             Conflict::NtpServerNeedsIpv6(a) => write!(f, "--ntp-server {a} is IPv6, but IPv6 is off (--ip6 none)"),
             Conflict::BufferMemory { max_conn, buffer } => write!(
                 f,
-                "--max-conn {max_conn} with --buffer {buffer} reserves {} bytes of connection buffers (max-conn × buffer × 2), over the cap of {MAX_BUFFER_MEMORY} (1 GiB): lower one of them",
+                "--max-conn {max_conn} with --buffer {buffer} reserves {} bytes of connection buffers (max-conn × buffer × 4: receive and transmit, serving and closing slots), over the cap of {MAX_BUFFER_MEMORY} (1 GiB): lower one of them",
                 max_conn as u128 * buffer as u128 * 2
             ),
         }
@@ -648,8 +652,8 @@ mod tests {
             &["--clock", "sntp", "--dhcp"],
             &["--clock", "sntp", "--ntp-server", "192.168.69.100", "--port", "49123", "--no-udp"],
             &["--dhcp", "--port", "68", "--no-udp"],
-            &["--max-conn", "32", "--buffer", "16777216"],
-            &["--max-conn", "65535", "--buffer", "8192"],
+            &["--max-conn", "16", "--buffer", "16777216"],
+            &["--max-conn", "65535", "--buffer", "4096"],
             &["--mac", "02:ff:ff:ff:ff:ff"],
             &["--tap", "a-name-of-15-ch"],
             &["--pcap", "/tmp/x.pcap"],
@@ -668,6 +672,12 @@ mod tests {
         (&["--ip", "255.255.255.255/24"], "--ip"),
         (&["--ip6", "ff02::1/64"], "--ip6"),
         (&["--max-conn", "4096", "--buffer", "16777216"], "--max-conn"),
+        (&["--handshake-timeout", "604801"], "--handshake-timeout"),
+        (&["--handshake-timeout", "-1"], "--handshake-timeout"),
+        (&["--evict-silent", "18446744073710"], "--evict-silent"),
+        (&["--max-per-host", "65536"], "--max-per-host"),
+        (&["--max-per-host", "x"], "--max-per-host"),
+        (&["--udp-rate", "1000001"], "--udp-rate"),
         (&["--max-conn", "65535"], "--max-conn"),
         (&["--idle-timeout", "9223372036855"], "--idle-timeout"),
         (&["--idle-timeout", "18446744073710"], "--idle-timeout"),

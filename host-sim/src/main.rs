@@ -102,7 +102,7 @@ fn serve<D: echo_core::smoltcp::phy::Device>(args: &Args, mut device: D, event_l
         idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
         backlog: args.max_conn,
         handshake_timeout: (args.handshake_timeout > 0).then(|| Duration::from_secs(args.handshake_timeout)),
-        max_per_host: (args.max_per_host > 0).then_some(args.max_per_host),
+        max_per_host: (args.max_per_host > 0).then_some(args.max_per_host as usize),
         evict_silent_after: (args.evict_silent > 0).then(|| Duration::from_secs(args.evict_silent)),
         udp_rate: args.udp_rate,
         ..EchoConfig::DEFAULT
