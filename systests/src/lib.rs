@@ -33,9 +33,13 @@
 
 #![warn(missing_docs)]
 
+pub mod attacker;
 pub mod bins;
+pub mod bound;
+pub mod capture;
 pub mod chrony;
 pub mod client;
+pub mod counters;
 pub mod daemon;
 pub mod dnsmasq;
 pub mod malformed;
