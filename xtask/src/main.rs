@@ -4,6 +4,7 @@
 mod bench;
 mod qemu;
 mod runner;
+mod setup;
 mod size;
 mod table;
 mod test;
@@ -21,7 +22,9 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every test: fmt, clippy (host and thumb), unit, in-process and,
-    /// as root, the system tests in network namespaces.
+    /// as root, the system tests in network namespaces. First installs what
+    /// they need and is missing (the thumb target, nightly and cargo-fuzz;
+    /// as root, the Debian packages), unless --no-setup.
     Test(test::Args),
     /// Build the MPS2-AN386 firmware and boot it in QEMU on a TAP.
     Qemu(qemu::Args),

@@ -1,29 +1,38 @@
 //! `cargo xtask test`: the one command that runs every check, in order of
 //! cost, and ends with a summary. The README and `.ci/run` name only this.
 
+use std::io::{Read, Write};
 use std::process::Command;
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 
+use crate::setup::{self, Machine, Needs, Piece, THUMB};
 use crate::util::{cargo, is_root, root, sh};
 
-const THUMB: &str = "thumbv7em-none-eabihf";
 const BOARDS: [&str; 2] = ["mps2-an386", "nucleo-f429zi"];
 
 /// Command-line arguments.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Fail instead of skipping the system tests when not root (CI sets this).
+    /// Fail instead of skipping a stage that cannot run here (not root, or a
+    /// tool or package missing and not installed). CI sets this.
     #[arg(long)]
     pub require_system: bool,
+    /// Install nothing: only check what the stages need (the thumb target,
+    /// rustfmt and clippy, the system tests' Debian packages, nightly and
+    /// cargo-fuzz). Stages missing something skip, saying what to install.
+    /// Without it, what is missing is installed first: rustup for the Rust
+    /// pieces, apt-get (as root) for the packages, their services not started.
+    #[arg(long)]
+    pub no_setup: bool,
     /// Skip the thumbv7em firmware builds and lints (host-only machines).
     #[arg(long)]
     pub no_firmware: bool,
     /// Skip the root-only system tests.
     #[arg(long)]
     pub no_system: bool,
-    /// Seconds of fuzzing (0 skips; needs `cargo +nightly` and cargo-fuzz).
+    /// Seconds of fuzzing (0 skips; needs nightly and cargo-fuzz, installed unless --no-setup).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub fuzz_secs: u64,
 }
@@ -42,6 +51,11 @@ enum Outcome {
 
 /// Runs the command.
 pub fn run(args: Args) -> Result<()> {
+    let needs = Needs::new(!args.no_firmware, !args.no_system, args.fuzz_secs > 0);
+    let machine = setup::prepare(&needs, !args.no_setup, args.require_system);
+    let gated = |piece: &Piece, f: &mut dyn FnMut() -> Result<Outcome>| gate(piece, args.require_system, f);
+    // QEMU runs in the system tests and the benchmark only if the image can be built.
+    let with_firmware = !args.no_firmware && machine.thumb.is_ready();
     let mut stages: Vec<Stage> = Vec::new();
     let mut stage = |name: &str, f: &mut dyn FnMut() -> Result<Outcome>| {
         eprintln!("\n==> {name}");
@@ -53,47 +67,34 @@ pub fn run(args: Args) -> Result<()> {
         stages.push(Stage { name: name.to_owned(), outcome, secs: t.elapsed().as_secs_f64() });
     };
 
-    stage("format", &mut || pass(sh(cargo().args(["fmt", "--all", "--", "--check"]))));
+    stage("format", &mut || gated(&machine.rustfmt, &mut || pass(sh(cargo().args(["fmt", "--all", "--", "--check"])))));
     stage("clippy (host)", &mut || {
-        pass(sh(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))
+        gated(&machine.clippy, &mut || {
+            pass(sh(cargo().args(["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])))
+        })
     });
     if args.no_firmware {
         stage("firmware", &mut || Ok(Outcome::Skipped("--no-firmware".into())));
     } else {
         stage("clippy (thumb: core without logging, with defmt, with every feature; driver; boards)", &mut || {
-            for features in ["", "defmt", "defmt,ipv6,udp,dhcp,sntp"] {
-                let core = ["clippy", "-p", "echo-core", "--no-default-features", "--features", features];
-                sh(cargo().args(core).args(["--target", THUMB, "--", "-D", "warnings"]))?;
-            }
-            let mut c = cargo();
-            c.args(["clippy", "-p", "lan9118", "--target", THUMB]);
-            for b in BOARDS {
-                c.args(["-p", b]);
-            }
-            pass(sh(c.args(["--", "-D", "warnings"])))
+            gated(machine.thumb.and(&machine.clippy), &mut || pass(thumb_clippy()))
         });
-        stage("firmware images (profile firmware)", &mut || pass(build_boards()));
+        stage("firmware images (profile firmware)", &mut || gated(&machine.thumb, &mut || pass(build_boards())));
     }
     stage("unit and in-process tests", &mut || pass(sh(cargo().args(["test", "--workspace"]))));
     stage("system tests (root, network namespaces, TAP, QEMU)", &mut || {
-        if args.no_system {
-            return Ok(Outcome::Skipped("--no-system".into()));
+        if let Some(outcome) = system_gate(&args, &machine) {
+            return Ok(outcome);
         }
-        if !is_root() {
-            if args.require_system {
-                bail!("system tests need root (network namespaces and TAP devices)");
-            }
-            return Ok(Outcome::Skipped("not root: run `sudo -E cargo xtask test` for these".into()));
-        }
-        pass(system_tests(!args.no_firmware))
+        system_tests(with_firmware)
     });
     stage("benchmark smoke run (every byte verified, speed not judged)", &mut || {
-        if args.no_system || !is_root() {
-            return Ok(Outcome::Skipped("needs root, like the system tests".into()));
+        if let Some(outcome) = system_gate(&args, &machine) {
+            return Ok(outcome);
         }
         let mut c = cargo();
         c.args(["run", "--quiet", "-p", "xtask", "--", "bench", "--smoke"]);
-        if args.no_firmware {
+        if !with_firmware {
             c.arg("--no-qemu");
         }
         pass(sh(&mut c))
@@ -103,7 +104,7 @@ pub fn run(args: Args) -> Result<()> {
         if args.fuzz_secs == 0 {
             return Ok(Outcome::Skipped("--fuzz-secs 0".into()));
         }
-        fuzz(args.fuzz_secs, args.require_system)
+        gated(&machine.fuzz, &mut || fuzz(args.fuzz_secs))
     });
 
     eprintln!("\nSummary:");
@@ -132,16 +133,62 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// What `f` returns, unless `piece` is not there: then the stage does not
+/// run and skips (fails when `required`, or when installing it failed).
+fn gate(piece: &Piece, required: bool, f: &mut dyn FnMut() -> Result<Outcome>) -> Result<Outcome> {
+    blocked(piece, required).map_or_else(f, Ok)
+}
+
+/// The outcome of a stage that cannot run for want of `piece`, if it is missing.
+fn blocked(piece: &Piece, required: bool) -> Option<Outcome> {
+    match piece {
+        Piece::Ready => None,
+        Piece::Missing(why) if !required => Some(Outcome::Skipped(why.clone())),
+        Piece::Missing(why) | Piece::Broken(why) => Some(Outcome::Failed(why.clone())),
+    }
+}
+
+/// Why the system tests and the benchmark cannot run here, as their outcome:
+/// the flag, root, then the Debian packages.
+fn system_gate(args: &Args, machine: &Machine) -> Option<Outcome> {
+    if args.no_system {
+        return Some(Outcome::Skipped("--no-system".into()));
+    }
+    if is_root() {
+        return blocked(&machine.packages, args.require_system);
+    }
+    let why = match &machine.packages {
+        Piece::Ready => {
+            "not root (network namespaces and TAP devices need it): run `sudo -E cargo xtask test` for these".to_owned()
+        }
+        Piece::Missing(packages) | Piece::Broken(packages) => {
+            format!("{packages}; then, as root (network namespaces, TAP devices): `sudo -E cargo xtask test`")
+        }
+    };
+    Some(if args.require_system { Outcome::Failed(why) } else { Outcome::Skipped(why) })
+}
+
+/// Clippy on the thumb target: the core in three feature sets, then the
+/// driver and the boards.
+fn thumb_clippy() -> Result<()> {
+    for features in ["", "defmt", "defmt,ipv6,udp,dhcp,sntp"] {
+        let core = ["clippy", "-p", "echo-core", "--no-default-features", "--features", features];
+        sh(cargo().args(core).args(["--target", THUMB, "--", "-D", "warnings"]))?;
+    }
+    let mut c = cargo();
+    c.args(["clippy", "-p", "lan9118", "--target", THUMB]);
+    for b in BOARDS {
+        c.args(["-p", b]);
+    }
+    sh(c.args(["--", "-D", "warnings"]))
+}
+
 /// Runs the `frames` fuzz target: every committed corpus input first, then
 /// `secs` of new ones (written to a scratch directory, not the repository).
-fn fuzz(secs: u64, required: bool) -> Result<Outcome> {
-    let have = Command::new("cargo").args(["+nightly", "fuzz", "--version"]).output().is_ok_and(|o| o.status.success());
-    if !have {
-        let why = "needs a nightly toolchain and cargo-fuzz (`cargo install cargo-fuzz`)";
-        return if required { Err(anyhow::anyhow!(why)) } else { Ok(Outcome::Skipped(why.into())) };
-    }
+fn fuzz(secs: u64) -> Result<Outcome> {
     let scratch = std::env::temp_dir().join(format!("echo-fuzz-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
+    // rustup's `cargo`, not ours: `+nightly` picks the toolchain.
     let result = sh(Command::new("cargo")
         .current_dir(root().join("fuzz"))
         .args(["+nightly", "fuzz", "run", "frames"])
@@ -173,16 +220,174 @@ fn build_boards() -> Result<()> {
 }
 
 /// Host binaries and, when asked, the QEMU firmware are built first, then
-/// handed to the root-only tests by absolute path.
-fn system_tests(with_firmware: bool) -> Result<()> {
+/// handed to the root-only tests by absolute path. Every test binary runs
+/// (`--no-fail-fast`); a failure names each failed test.
+fn system_tests(with_firmware: bool) -> Result<Outcome> {
     sh(cargo().args(["build", "-p", "host-sim", "-p", "echo-client"]))?;
     let target = std::env::var("CARGO_TARGET_DIR").map(Into::into).unwrap_or_else(|_| root().join("target"));
     let mut c: Command = cargo();
-    c.args(["test", "-p", "systests", "--", "--ignored", "--test-threads=2"])
+    c.args(["test", "-p", "systests", "--no-fail-fast", "--", "--ignored", "--test-threads=2"])
         .env("HOST_SIM_BIN", target.join("debug/host-sim"))
         .env("ECHO_CLIENT_BIN", target.join("debug/echo-client"));
     if with_firmware {
         c.env("MPS2_ELF", target.join(THUMB).join("firmware/mps2-an386"));
     }
-    sh(&mut c)
+    let shown = format!("{c:?}");
+    let (ok, output) = tee(c, &mut std::io::stderr())?;
+    if ok {
+        return Ok(Outcome::Passed);
+    }
+    let failures = failed_tests(&output);
+    Ok(Outcome::Failed(if failures.is_empty() {
+        format!("{shown} failed (see its output above)")
+    } else {
+        let lines: String = failures.iter().map(|f| format!("\n        {f}")).collect();
+        format!("{} failed:{lines}", plural(failures.len(), "test"))
+    }))
+}
+
+/// Runs `cmd` (echoed first) with its stdout and stderr merged in one pipe,
+/// so cargo's "Running" lines stay in order with the tests' output; streams it
+/// to `screen` as it comes and returns it, with whether `cmd` succeeded.
+fn tee(mut cmd: Command, screen: &mut dyn Write) -> Result<(bool, String)> {
+    eprintln!("\n$ {cmd:?}");
+    let (mut reader, writer) = std::io::pipe().context("cannot create a pipe")?;
+    cmd.stdout(writer.try_clone()?).stderr(writer);
+    let mut child = cmd.spawn().with_context(|| format!("cannot start {cmd:?}"))?;
+    // `cmd` holds the pipe's write ends: while they are open here, the reads never end.
+    drop(cmd);
+    let mut output = Vec::new();
+    let mut chunk = [0u8; 8192];
+    loop {
+        let n = reader.read(&mut chunk).context("cannot read the tests' output")?;
+        if n == 0 {
+            break;
+        }
+        screen.write_all(&chunk[..n])?;
+        output.extend_from_slice(&chunk[..n]);
+    }
+    let status = child.wait()?;
+    Ok((status.success(), String::from_utf8_lossy(&output).into_owned()))
+}
+
+/// One line per failed test in `cargo test` output, as `binary: test`; a
+/// test binary that failed with no test marked FAILED (a crash, a timeout
+/// kill) gets a line of its own.
+fn failed_tests(output: &str) -> Vec<String> {
+    let mut failures = Vec::new();
+    let mut binary = String::from("?");
+    let mut failed_here = 0;
+    for line in output.lines() {
+        let line = line.trim_end();
+        if let Some(running) = line.trim_start().strip_prefix("Running ") {
+            binary = binary_name(running);
+            failed_here = 0;
+        } else if let Some(test) = line.strip_prefix("test ").and_then(|t| t.strip_suffix(" ... FAILED")) {
+            failures.push(format!("{binary}: {test}"));
+            failed_here += 1;
+        } else if let Some(rerun) = line.strip_prefix("error: test failed, to rerun pass ") {
+            if failed_here == 0 {
+                failures.push(format!("{binary}: failed with no test marked FAILED (crashed?); rerun with {rerun}"));
+            }
+        }
+    }
+    failures
+}
+
+/// `tests/bulk.rs (target/debug/deps/bulk-0123abcd)` → `bulk`: the binary,
+/// without cargo's hash.
+fn binary_name(running: &str) -> String {
+    let path = running.rsplit_once('(').map_or(running, |(_, p)| p.trim_end_matches(')'));
+    let file = path.rsplit('/').next().unwrap_or(path);
+    file.rsplit_once('-').map_or(file, |(name, _hash)| name).to_owned()
+}
+
+fn plural(n: usize, what: &str) -> String {
+    if n == 1 {
+        format!("1 {what}")
+    } else {
+        format!("{n} {what}s")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Trimmed from a real `cargo test --no-fail-fast` run: two failures in
+    /// one binary, one that aborted, one that passed.
+    const OUTPUT: &str = "\
+     Running unittests src/lib.rs (/t/target/debug/deps/systests-2ffcd961b67f0851)
+
+running 0 tests
+
+test result: ok. 0 passed; 0 failed; 0 ignored; 0 measured; 1 filtered out; finished in 0.00s
+
+     Running tests/a.rs (/t/target/debug/deps/a-6dfc92f1b011e7be)
+
+running 3 tests
+test m::z ... FAILED
+test x ... FAILED
+test y ... ok
+
+failures:
+
+---- m::z stdout ----
+thread 'm::z' panicked at tests/a.rs:3:36:
+test ... FAILED is not a test line inside a panic message
+failures:
+    m::z
+    x
+
+test result: FAILED. 1 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.09s
+
+error: test failed, to rerun pass `--test a`
+     Running tests/lifecycle.rs (/t/target/debug/deps/lifecycle-da066ca755e090cf)
+
+running 1 test
+error: test failed, to rerun pass `--test lifecycle`
+
+Caused by:
+  process didn't exit successfully: `/t/target/debug/deps/lifecycle-da066ca755e090cf` (signal: 6, SIGABRT)
+     Running tests/c.rs (/t/target/debug/deps/c-7238a6f509ed4611)
+
+running 1 test
+test fine ... ok
+
+test result: ok. 1 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s
+
+error: 2 targets failed:
+    `--test a`
+    `--test lifecycle`
+";
+
+    #[test]
+    fn names_every_failed_test_and_crashed_binary() {
+        assert_eq!(
+            failed_tests(OUTPUT),
+            [
+                "a: m::z",
+                "a: x",
+                "lifecycle: failed with no test marked FAILED (crashed?); rerun with `--test lifecycle`",
+            ]
+        );
+        assert!(failed_tests("test result: ok. 3 passed; 0 failed").is_empty());
+    }
+
+    #[test]
+    fn tee_keeps_both_streams_in_order_and_the_status() {
+        let mut c = Command::new("sh");
+        c.args(["-c", "echo out; sleep 0.1; echo err >&2; sleep 0.1; echo more; exit 3"]);
+        let mut screen = Vec::new();
+        assert_eq!(tee(c, &mut screen).unwrap(), (false, "out\nerr\nmore\n".to_owned()));
+        assert_eq!(screen, b"out\nerr\nmore\n");
+        assert_eq!(tee(Command::new("true"), &mut std::io::sink()).unwrap(), (true, String::new()));
+    }
+
+    #[test]
+    fn binary_names_lose_the_hash() {
+        assert_eq!(binary_name("tests/bulk.rs (target/debug/deps/bulk-0123abcd)"), "bulk");
+        assert_eq!(binary_name("tests/dhcp_ntp.rs (/abs/deps/dhcp_ntp-99)"), "dhcp_ntp");
+        assert_eq!(binary_name("unittests src/lib.rs (target/debug/deps/systests-1a2b)"), "systests");
+    }
 }
