@@ -141,7 +141,7 @@ impl Bucket {
         let elapsed = (now - self.refilled.min(now)).total_millis();
         let earned = (elapsed.min(1000) * self.rate as u64 / 1000) as u32;
         if earned > 0 {
-            self.tokens = (self.tokens + earned).min(self.rate);
+            self.tokens = self.tokens.saturating_add(earned).min(self.rate);
             self.refilled = now;
         }
         if self.tokens == 0 {
@@ -824,7 +824,7 @@ fn learn(cx: &mut Cx, frame: &[u8]) {
             flow.peer_nxt = flow.rcv_nxt;
         }
         let shift = if seg.syn() { 0 } else { flow.wshift };
-        flow.rcv_wnd = (seg.window_len() as u32) << shift;
+        flow.rcv_wnd = (seg.window_len() as u32).checked_shl(shift.into()).unwrap_or(u32::MAX);
     }
     flow.tsecr = timestamp_echo(&seg);
 }
@@ -868,7 +868,8 @@ pub(crate) fn flush<D: Device + ?Sized>(guard: &mut Guard, slots: &[Slot], net: 
                         control: TcpControl::None,
                         seq_number: TcpSeqNumber(flow.snd_nxt as i32),
                         ack_number: Some(TcpSeqNumber(flow.rcv_nxt as i32)),
-                        window_len: (flow.rcv_wnd >> flow.wshift).min(u16::MAX as u32) as u16,
+                        window_len: flow.rcv_wnd.checked_shr(flow.wshift.into()).unwrap_or(0).min(u16::MAX as u32)
+                            as u16,
                         window_scale: None,
                         max_seg_size: None,
                         sack_permitted: false,
@@ -1033,4 +1034,63 @@ pub(crate) fn reset_peer<D: Device + ?Sized>(slot: &Slot, net: &Net, device: &mu
         payload: &[],
     };
     send_tcp(token, net.mac, flow.peer_mac, local.addr, remote.addr, &repr, &caps);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bucket_allows_a_burst_then_the_rate() {
+        let mut b = Bucket::new(10);
+        let t0 = Instant::from_secs(1);
+        assert_eq!((0..20).filter(|_| b.take(t0)).count(), 10);
+        assert!(!b.take(t0 + Duration::from_millis(50)));
+        assert!(b.take(t0 + Duration::from_millis(100)));
+        // A long pause earns one burst, not more.
+        let later = t0 + Duration::from_secs(60);
+        assert_eq!((0..20).filter(|_| b.take(later)).count(), 10);
+        // Rate 0 is unlimited; a huge rate cannot overflow.
+        assert!((0..1000).all(|_| Bucket::new(0).take(t0)));
+        let mut huge = Bucket::new(u32::MAX);
+        assert!(huge.take(t0) && huge.take(t0 + Duration::from_secs(5)));
+    }
+
+    fn slot(state: SlotState, since_ms: i64, progress_ms: i64) -> Slot {
+        Slot {
+            state,
+            since: Instant::from_millis(since_ms),
+            last_progress: Instant::from_millis(progress_ms),
+            ..Slot::EMPTY
+        }
+    }
+
+    #[test]
+    fn the_oldest_half_open_handshake_gives_way_once_past_its_grace() {
+        let config = EchoConfig { backlog: 2, ..EchoConfig::DEFAULT };
+        let slots = [slot(SlotState::Handshake, 100, 0), slot(SlotState::Handshake, 90, 0)];
+        assert_eq!(victim(&slots, &config, Instant::from_millis(105)), None);
+        assert_eq!(victim(&slots, &config, Instant::from_millis(110)), Some(1));
+    }
+
+    #[test]
+    fn a_closing_connection_gives_way_only_while_the_backlog_has_room() {
+        let config = EchoConfig { backlog: 2, evict_silent_after: None, ..EchoConfig::DEFAULT };
+        let now = Instant::from_secs(100);
+        let closing =
+            [slot(SlotState::Open, 0, 99_000), slot(SlotState::Closing, 50, 0), slot(SlotState::Closing, 10, 0)];
+        assert_eq!(victim(&closing, &config, now), Some(2));
+        let full = [slot(SlotState::Open, 0, 0), slot(SlotState::Open, 0, 0), slot(SlotState::Closing, 10, 0)];
+        assert_eq!(victim(&full, &config, now), None);
+    }
+
+    #[test]
+    fn a_silent_connection_gives_way_only_after_the_threshold() {
+        let config = EchoConfig { backlog: 2, ..EchoConfig::DEFAULT };
+        let slots = [slot(SlotState::Open, 0, 5_000), slot(SlotState::Open, 0, 2_000)];
+        assert_eq!(victim(&slots, &config, Instant::from_millis(31_999)), None);
+        assert_eq!(victim(&slots, &config, Instant::from_millis(32_000)), Some(1));
+        let never = EchoConfig { evict_silent_after: None, ..config };
+        assert_eq!(victim(&slots, &never, Instant::from_secs(1000)), None);
+    }
 }
