@@ -266,6 +266,22 @@ fn retransmitted_syn(target: &Target) {
         again.summary()
     );
 
+    // More retransmissions within 500 ms of that: no SYN-ACK from the guard.
+    // (smoltcp's own retransmission comes 1 s after the first SYN-ACK, so
+    // anything before t0 + 950 ms would be the guard's.)
+    for _ in 0..3 {
+        peer.send_syn(&mut wire).expect("SYN again");
+    }
+    let until = (t0 + Duration::from_millis(950)).saturating_duration_since(Instant::now());
+    let (remote, local) = (peer.remote, peer.local);
+    let extra: Vec<Frame> = wire
+        .collect(until, |f| segment_between(f, remote, local).is_some_and(|s| s.has(SYN)))
+        .expect("capture")
+        .into_iter()
+        .filter(|f| f.at < t0 + Duration::from_millis(950))
+        .collect();
+    assert!(extra.is_empty(), "{name}: SYN-ACKs resent more often than every 500 ms: {:?}", summaries(&extra));
+
     // The handshake completes normally.
     peer.send_ack(&mut wire).expect("ACK");
     let payload = b"hello after a lost SYN-ACK";
