@@ -588,6 +588,7 @@ fn udp(cx: &mut Cx, frame: &[u8], src: IpAddress, dst: IpAddress, ours: bool, pa
         }
         if !ours {
             // To a group or broadcast: smoltcp could only answer with an error.
+            cx.stats.icmp_suppressed += 1;
             return Verdict::Drop;
         }
         // A closed port draws "port unreachable": keep those few.

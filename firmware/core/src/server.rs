@@ -236,10 +236,6 @@ impl<'a> EchoServer<'a> {
                 break;
             }
             guard::flush(&mut self.guard, self.slots, &net, device);
-            #[cfg(feature = "log")]
-            if self.guard.make_room.is_some() {
-                log::error!("DBG make_room {:?} at {}", self.guard.make_room, now.total_millis());
-            }
             if let Some(victim) = self.guard.make_room {
                 self.make_room(victim, &net, device);
                 self.guard.room_made();
