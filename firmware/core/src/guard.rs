@@ -92,7 +92,7 @@ pub(crate) struct Flow {
     /// The timestamp we last echoed, if the connection uses timestamps.
     tsecr: Option<u32>,
     /// Our SYN-ACK, while the handshake is open: sent again on a retransmitted SYN.
-    synack: Option<TcpRepr<'static>>,
+    synack: SynAck,
     /// When we last answered on our own (challenge ACK or SYN-ACK again).
     last_reply: Option<Instant>,
 }
@@ -107,7 +107,7 @@ impl Flow {
         rcv_wnd: 0,
         wshift: 0,
         tsecr: None,
-        synack: None,
+        synack: SynAck::NONE,
         last_reply: None,
     };
 
@@ -118,6 +118,26 @@ impl Flow {
         self.last_reply = Some(now);
         true
     }
+}
+
+/// The options of our SYN-ACK, kept to send it again. Plain fields rather
+/// than a `TcpRepr`, so that an empty slot is all zeros (boards keep slots in
+/// `.bss`, not in flash-initialised `.data`).
+#[derive(Debug, Clone, Copy)]
+struct SynAck {
+    sent: bool,
+    seq: u32,
+    ack: u32,
+    window: u16,
+    wscale: Option<u8>,
+    mss: Option<u16>,
+    sack: bool,
+    timestamp: Option<TcpTimestampRepr>,
+}
+
+impl SynAck {
+    const NONE: SynAck =
+        SynAck { sent: false, seq: 0, ack: 0, window: 0, wscale: None, mss: None, sack: false, timestamp: None };
 }
 
 /// A token bucket: `rate` per second, bursts of as many.
@@ -670,7 +690,7 @@ fn tcp(cx: &mut Cx, src_mac: EthernetAddress, frame: &[u8], src: IpAddress, dst:
         (Some(i), true, false, false) => {
             let handshake = cx.slots[i].state == SlotState::Handshake;
             let flow = &mut cx.slots[i].flow;
-            if handshake && flow.synack.is_some() {
+            if handshake && flow.synack.sent {
                 if flow.may_reply(now, SYNACK_EVERY) {
                     cx.stats.synack_resent += 1;
                     let _ = cx.guard.replies.push(Reply::SynAck(i));
@@ -812,10 +832,19 @@ fn learn(cx: &mut Cx, frame: &[u8]) {
         let caps = ChecksumCapabilities::ignored();
         if let Ok(repr) = TcpRepr::parse(&seg, &src, &dst, &caps) {
             flow.wshift = repr.window_scale.unwrap_or(0);
-            flow.synack = Some(TcpRepr { payload: &[], ..repr });
+            flow.synack = SynAck {
+                sent: true,
+                seq,
+                ack: seg.ack_number().0 as u32,
+                window: repr.window_len,
+                wscale: repr.window_scale,
+                mss: repr.max_seg_size,
+                sack: repr.sack_permitted,
+                timestamp: repr.timestamp,
+            };
         }
     } else {
-        flow.synack = None;
+        flow.synack = SynAck::NONE;
     }
     if seg.ack() {
         flow.rcv_nxt = seg.ack_number().0 as u32;
@@ -858,10 +887,21 @@ pub(crate) fn flush<D: Device + ?Sized>(guard: &mut Guard, slots: &[Slot], net: 
                 let (Some(remote), Some(local)) = (slot.remote, slot.local) else { continue };
                 let flow = &slot.flow;
                 let ts = flow.tsecr.map(|tsecr| TcpTimestampRepr { tsval: tcp_timestamps::tsval(), tsecr });
-                let repr = match (reply, flow.synack) {
-                    (Reply::SynAck(_), Some(synack)) => TcpRepr {
+                let synack = flow.synack;
+                let repr = match reply {
+                    Reply::SynAck(_) if synack.sent => TcpRepr {
+                        src_port: local.port,
+                        dst_port: remote.port,
+                        control: TcpControl::Syn,
+                        seq_number: TcpSeqNumber(synack.seq as i32),
+                        ack_number: Some(TcpSeqNumber(synack.ack as i32)),
+                        window_len: synack.window,
+                        window_scale: synack.wscale,
+                        max_seg_size: synack.mss,
+                        sack_permitted: synack.sack,
+                        sack_ranges: [None; 3],
                         timestamp: synack.timestamp.map(|t| TcpTimestampRepr { tsval: tcp_timestamps::tsval(), ..t }),
-                        ..synack
+                        payload: &[],
                     },
                     _ => TcpRepr {
                         src_port: local.port,
