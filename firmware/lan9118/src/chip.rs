@@ -6,9 +6,18 @@ use crate::access::Regs;
 use crate::regs::*;
 use crate::{Error, Stats};
 
-/// Polls of a self-clearing bit before giving up on reset / READY. Each poll is
-/// a bus read (~100 ns on the MPS2), so this allows well over the datasheet's
-/// worst-case reset time.
+/// The chip's shortest bus cycle (datasheet Tcyc, 45 ns): `n` register reads
+/// take at least `n` × 45 ns on any bus, so waits counted in reads are never
+/// shorter than the time they stand for (on the MPS2's slower bus, longer).
+/// SMSC's programmer's guide (AN 12.12) counts `BYTE_TEST` dummy reads the same way.
+const fn reads_for_us(us: u32) -> u32 {
+    us * 1000 / 45 + 1
+}
+
+/// How long the chip may take to answer and be READY after power-up or soft
+/// reset: Linux's smsc911x polls `PMT_CTRL.READY` for 100 ms.
+const READY_POLLS: u32 = reads_for_us(100_000);
+/// Polls of the PHY's self-clearing reset bit before giving up.
 const RESET_POLLS: u32 = 200_000;
 /// Polls of a busy bit (MAC CSR, MII) before giving up; these take microseconds.
 const BUSY_POLLS: u32 = 20_000;
@@ -60,12 +69,28 @@ impl<R: Regs> Chip<R> {
         }
     }
 
-    /// Checks that a supported chip answers, returns its `ID_REV`.
-    pub(crate) fn identify(&mut self) -> Result<u32, Error> {
-        let byte_test = self.regs.read(BYTE_TEST);
-        if byte_test != BYTE_TEST_VALUE {
+    /// Waits until the host interface answers (`BYTE_TEST` reads right),
+    /// then until the chip is READY: until then, reading anything but
+    /// `BYTE_TEST`, `PMT_CTRL` and `HW_CFG`, or writing anything, is
+    /// forbidden (datasheet 3.10.2; Linux's smsc911x polls READY for 100 ms
+    /// before any other access). Bounded: a dead bus is an error.
+    fn wait_ready(&mut self) -> Result<(), Error> {
+        let mut byte_test = 0;
+        if !(0..READY_POLLS).any(|_| {
+            byte_test = self.regs.read(BYTE_TEST);
+            byte_test == BYTE_TEST_VALUE
+        }) {
             return Err(Error::NotResponding { byte_test });
         }
+        if !self.wait(PMT_CTRL, READY_POLLS, |v| v & PMT_CTRL_READY != 0) {
+            return Err(Error::NotReady);
+        }
+        Ok(())
+    }
+
+    /// Checks that a supported chip answers, returns its `ID_REV`.
+    pub(crate) fn identify(&mut self) -> Result<u32, Error> {
+        self.wait_ready()?;
         let id_rev = self.regs.read(ID_REV);
         if !crate::SUPPORTED_CHIP_IDS.contains(&((id_rev >> 16) as u16)) {
             return Err(Error::UnknownChip { id_rev });
