@@ -303,7 +303,10 @@ impl<R: Regs> Chip<R> {
         self.stats.rx_recoveries = self.stats.rx_recoveries.wrapping_add(1);
         let cr = self.mac_cr;
         // The receiver stops at a frame boundary; dumping before that would
-        // leave half a frame behind.
+        // leave half a frame behind. RXSTOP latches: one left from an earlier
+        // stop (say a recovery whose wait timed out) would end the wait at
+        // once, so clear it before asking for this stop.
+        self.regs.write(INT_STS, INT_RXSTOP);
         let stopped = self.mac_write(MAC_CR, cr & !MAC_CR_RXEN).is_ok()
             && self.wait(INT_STS, BUSY_POLLS, |v| v & INT_RXSTOP != 0);
         if !stopped {
