@@ -131,7 +131,16 @@ impl Target {
                 ns.add_tap()?;
                 let qemu = std::env::var_os("QEMU_SYSTEM_ARM").unwrap_or_else(|| "qemu-system-arm".into());
                 let mut cmd = ns.command(qemu);
+                // As `cargo xtask qemu` runs it: semihosting for a build with
+                // that feature, exit when the firmware resets, and the host's
+                // wall clock written into RAM for a build without (seconds
+                // and their complement at 0x203F_FFF0; mps2-an386's clock.rs).
+                let secs =
+                    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+                let time = u64::from(secs as u32) | u64::from(!(secs as u32)) << 32;
                 cmd.args(["-M", "mps2-an386", "-nographic", "-semihosting-config", "enable=on,target=native"])
+                    .args(["-no-reboot", "-device"])
+                    .arg(format!("loader,addr=0x203ffff0,data={time:#x},data-len=8"))
                     .arg("-kernel")
                     .arg(elf)
                     .arg("-nic")

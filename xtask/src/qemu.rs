@@ -23,6 +23,24 @@ const DEFAULT_TAP: &str = "tap0";
 pub const HOST_CIDR: &str = "192.168.69.100/24";
 /// The MAC the firmware programs into its LAN9118 (QEMU is told the same).
 const DEVICE_MAC: &str = "02:00:00:00:00:01";
+/// Where the firmware (built without its `semihosting` feature) finds the
+/// host's wall clock (firmware/boards/mps2-an386/src/clock.rs, memory.x).
+const HOST_TIME_ADDR: u32 = 0x203F_FFF0;
+
+/// QEMU options every run of the firmware gets: semihosting for a build
+/// with that feature; `-no-reboot`, so a firmware that resets itself after a
+/// panic ends QEMU instead of starting over; and a generic loader that writes
+/// the host's wall clock into RAM at reset (seconds since 1970 in the low
+/// word, their complement in the high word).
+pub fn firmware_options() -> Vec<String> {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as u32;
+    let data = u64::from(secs) | u64::from(!secs) << 32;
+    ["-semihosting-config", "enable=on,target=native", "-no-reboot", "-device"]
+        .into_iter()
+        .map(String::from)
+        .chain([format!("loader,addr={HOST_TIME_ADDR:#x},data={data:#x},data-len=8")])
+        .collect()
+}
 
 /// Command-line arguments.
 #[derive(clap::Args, Debug, Clone)]
@@ -76,7 +94,9 @@ fn build(debug: bool) -> Result<PathBuf> {
 fn qemu_command(elf: &Path, tap: &str) -> Command {
     let qemu = std::env::var_os("QEMU_SYSTEM_ARM").unwrap_or_else(|| "qemu-system-arm".into());
     let mut c = Command::new(qemu);
-    c.args(["-M", BOARD, "-nographic", "-semihosting-config", "enable=on,target=native", "-kernel"])
+    c.args(["-M", BOARD, "-nographic"])
+        .args(firmware_options())
+        .arg("-kernel")
         .arg(elf)
         .arg("-nic")
         .arg(format!("tap,ifname={tap},script=no,downscript=no,model=lan9118,mac={DEVICE_MAC}"));
@@ -87,7 +107,7 @@ fn boot(elf: &Path, tap: &str, timeout: Option<Duration>, log: &decode::Log) -> 
     let mut cmd = qemu_command(elf, tap);
     // stdin is not QEMU's: a terminal's Ctrl-C then reaches QEMU as SIGINT and
     // stops it, instead of going to the emulated UART. stdout carries the defmt
-    // frames (semihosting writes there); stderr is QEMU's own messages.
+    // frames (UART0, or semihosting); stderr is QEMU's own messages.
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::inherit());
     eprintln!("\n$ {cmd:?}");
     let mut child = cmd.spawn().map_err(|e| match e.kind() {

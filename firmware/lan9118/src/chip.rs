@@ -6,9 +6,31 @@ use crate::access::Regs;
 use crate::regs::*;
 use crate::{Error, Stats};
 
-/// Polls of a self-clearing bit before giving up on reset / READY. Each poll is
-/// a bus read (~100 ns on the MPS2), so this allows well over the datasheet's
-/// worst-case reset time.
+/// The chip's shortest bus cycle (datasheet Tcyc, 45 ns): `n` register reads
+/// take at least `n` × 45 ns on any bus, so waits counted in reads are never
+/// shorter than the time they stand for (on the MPS2's slower bus, longer).
+/// SMSC's programmer's guide (AN 12.12) counts `BYTE_TEST` dummy reads the same way.
+const fn reads_for_us(us: u32) -> u32 {
+    us * 1000 / 45 + 1
+}
+
+/// How long the chip may take to answer and be READY after power-up or soft
+/// reset: Linux's smsc911x polls `PMT_CTRL.READY` for 100 ms.
+const READY_POLLS: u32 = reads_for_us(100_000);
+/// Polls of `HW_CFG.SRST` before giving up: Linux's smsc911x allows 100 µs
+/// (10 polls 10 µs apart); ten times that here.
+const SRST_POLLS: u32 = reads_for_us(1_000);
+/// Wait after writing `HW_CFG.SRST` before the first poll: the write takes
+/// effect a few bus cycles later, and until then `HW_CFG` still reads the old
+/// value, SRST clear. Linux's smsc911x waits 10 µs before its first poll.
+const SRST_SETTLE_US: u32 = 10;
+/// Polls of `E2P_CMD.EPC_BUSY` after reset: Linux's smsc911x allows 500 µs
+/// (50 polls 10 µs apart); ten times that here.
+const EEPROM_POLLS: u32 = reads_for_us(5_000);
+/// Time the LAN9220's PHY takes to wake from energy-detect power-down
+/// (Linux's smsc911x: mdelay(2)).
+const PHY_WAKE_US: u32 = 2_000;
+/// Polls of the PHY's self-clearing reset bit before giving up.
 const RESET_POLLS: u32 = 200_000;
 /// Polls of a busy bit (MAC CSR, MII) before giving up; these take microseconds.
 const BUSY_POLLS: u32 = 20_000;
@@ -60,12 +82,28 @@ impl<R: Regs> Chip<R> {
         }
     }
 
-    /// Checks that a supported chip answers, returns its `ID_REV`.
-    pub(crate) fn identify(&mut self) -> Result<u32, Error> {
-        let byte_test = self.regs.read(BYTE_TEST);
-        if byte_test != BYTE_TEST_VALUE {
+    /// Waits until the host interface answers (`BYTE_TEST` reads right),
+    /// then until the chip is READY: until then, reading anything but
+    /// `BYTE_TEST`, `PMT_CTRL` and `HW_CFG`, or writing anything, is
+    /// forbidden (datasheet 3.10.2; Linux's smsc911x polls READY for 100 ms
+    /// before any other access). Bounded: a dead bus is an error.
+    fn wait_ready(&mut self) -> Result<(), Error> {
+        let mut byte_test = 0;
+        if !(0..READY_POLLS).any(|_| {
+            byte_test = self.regs.read(BYTE_TEST);
+            byte_test == BYTE_TEST_VALUE
+        }) {
             return Err(Error::NotResponding { byte_test });
         }
+        if !self.wait(PMT_CTRL, READY_POLLS, |v| v & PMT_CTRL_READY != 0) {
+            return Err(Error::NotReady);
+        }
+        Ok(())
+    }
+
+    /// Checks that a supported chip answers, returns its `ID_REV`.
+    pub(crate) fn identify(&mut self) -> Result<u32, Error> {
+        self.wait_ready()?;
         let id_rev = self.regs.read(ID_REV);
         if !crate::SUPPORTED_CHIP_IDS.contains(&((id_rev >> 16) as u16)) {
             return Err(Error::UnknownChip { id_rev });
@@ -73,20 +111,39 @@ impl<R: Regs> Chip<R> {
         Ok(id_rev)
     }
 
-    /// Soft reset, then FIFO sizes, flow control, LEDs; interrupts off.
-    pub(crate) fn reset(&mut self) -> Result<(), Error> {
-        if !self.wait(PMT_CTRL, RESET_POLLS, |v| v & PMT_CTRL_READY != 0) {
-            return Err(Error::NotReady);
+    /// Spends at least `us` microseconds on `BYTE_TEST` reads, the datasheet's
+    /// harmless delay.
+    fn delay_us(&mut self, us: u32) {
+        for _ in 0..reads_for_us(us) {
+            self.regs.read(BYTE_TEST);
+        }
+    }
+
+    /// Soft reset, then FIFO sizes, flow control, LEDs; interrupts off. The
+    /// chip must be READY (see `identify`); `id_rev` says which one it is.
+    ///
+    /// The sequence is Linux's smsc911x (`smsc911x_soft_reset`, `_open`):
+    /// wake a LAN9220's PHY first, wait before polling SRST, check SRST_TO,
+    /// wait for READY again, and for the EEPROM loader before GPIO_CFG and
+    /// the MAC address (the loader writes its own address into ADDRL/ADDRH).
+    pub(crate) fn reset(&mut self, id_rev: u32) -> Result<(), Error> {
+        if id_rev >> 16 == 0x9220 {
+            self.wake_phy()?;
         }
         self.regs.write(HW_CFG, HW_CFG_SRST);
-        if !self.wait(HW_CFG, RESET_POLLS, |v| v & HW_CFG_SRST == 0) {
+        self.delay_us(SRST_SETTLE_US);
+        if !self.wait(HW_CFG, SRST_POLLS, |v| v & HW_CFG_SRST == 0) {
             return Err(Error::ResetTimeout);
         }
-        if !self.wait(PMT_CTRL, RESET_POLLS, |v| v & PMT_CTRL_READY != 0) {
-            return Err(Error::NotReady);
+        if self.regs.read(HW_CFG) & HW_CFG_SRST_TO != 0 {
+            return Err(Error::ResetTimeout);
         }
+        self.wait_ready()?;
         self.regs.write(HW_CFG, HW_CFG_TX_FIF_SZ_5K | HW_CFG_MBO);
         self.regs.write(AFC_CFG, AFC_CFG_DEFAULT);
+        if !self.wait(E2P_CMD, EEPROM_POLLS, |v| v & E2P_CMD_BUSY == 0) {
+            return Err(Error::EepromTimeout);
+        }
         self.regs.write(GPIO_CFG, GPIO_CFG_LEDS);
         self.regs.write(INT_EN, 0);
         self.regs.write(INT_STS, u32::MAX);
@@ -145,6 +202,18 @@ impl<R: Regs> Chip<R> {
             }
         }
         Err(Error::PhyTimeout)
+    }
+
+    /// Takes the PHY out of energy-detect power-down, in which the LAN9220's
+    /// PHY starts and which makes a soft reset of the chip time out (Linux's
+    /// smsc911x does this for the LAN921x/922x parts before every soft reset).
+    fn wake_phy(&mut self) -> Result<(), Error> {
+        let mode = self.phy_read(PHY_MODE_CTRL_STS)?;
+        if mode & MODE_CTRL_STS_EDPWRDOWN != 0 {
+            self.phy_write(PHY_MODE_CTRL_STS, mode & !MODE_CTRL_STS_EDPWRDOWN)?;
+            self.delay_us(PHY_WAKE_US);
+        }
+        Ok(())
     }
 
     /// PHY reset, then auto-negotiation of every 10/100 mode.
@@ -234,7 +303,10 @@ impl<R: Regs> Chip<R> {
         self.stats.rx_recoveries = self.stats.rx_recoveries.wrapping_add(1);
         let cr = self.mac_cr;
         // The receiver stops at a frame boundary; dumping before that would
-        // leave half a frame behind.
+        // leave half a frame behind. RXSTOP latches: one left from an earlier
+        // stop (say a recovery whose wait timed out) would end the wait at
+        // once, so clear it before asking for this stop.
+        self.regs.write(INT_STS, INT_RXSTOP);
         let stopped = self.mac_write(MAC_CR, cr & !MAC_CR_RXEN).is_ok()
             && self.wait(INT_STS, BUSY_POLLS, |v| v & INT_RXSTOP != 0);
         if !stopped {

@@ -41,9 +41,11 @@ pub struct Lan9118<R: Regs> {
 }
 
 impl<R: Regs> Lan9118<R> {
-    /// Checks the chip (`BYTE_TEST`, `ID_REV`), soft-resets it, resets the PHY
-    /// and starts auto-negotiation, programs the MAC address and enables the
-    /// transmitter and receiver. Busy-waits only on bounded polls.
+    /// Waits for the chip to answer and be READY, checks it (`ID_REV`),
+    /// soft-resets it, resets the PHY and starts auto-negotiation, programs
+    /// the MAC address and enables the transmitter and receiver. Busy-waits
+    /// only on bounded polls: a chip that never answers is an error within
+    /// about a second.
     pub fn new(regs: R, config: &Config) -> Result<Self, Error> {
         let mac = config.mac;
         if mac[0] & 1 != 0 || mac == [0; 6] {
@@ -51,7 +53,7 @@ impl<R: Regs> Lan9118<R> {
         }
         let mut chip = Chip::new(regs);
         let id_rev = chip.identify()?;
-        chip.reset()?;
+        chip.reset(id_rev)?;
         chip.phy_init()?;
         chip.set_mac_address(&mac)?;
         // Full duplex until the PHY says otherwise (see `poll_link`).

@@ -19,8 +19,11 @@ pub enum Error {
     },
     /// The chip did not report READY after power-up or soft reset.
     NotReady,
-    /// The soft reset bit did not clear.
+    /// The soft reset did not complete: `HW_CFG.SRST` did not clear, or the
+    /// chip set `HW_CFG.SRST_TO` (the reset did not happen).
     ResetTimeout,
+    /// The EEPROM loader stayed busy after reset (`E2P_CMD.EPC_BUSY`).
+    EepromTimeout,
     /// A MAC register access through `MAC_CSR_CMD` did not complete.
     MacTimeout,
     /// A PHY register access through `MII_ACC` did not complete.
@@ -45,6 +48,7 @@ impl fmt::Display for Error {
             }
             Error::NotReady => write!(f, "LAN9118 did not become ready"),
             Error::ResetTimeout => write!(f, "LAN9118 soft reset did not complete"),
+            Error::EepromTimeout => write!(f, "LAN9118 EEPROM loader stayed busy after reset"),
             Error::MacTimeout => write!(f, "LAN9118 MAC register access timed out"),
             Error::PhyTimeout => write!(f, "LAN9118 PHY (MII) access timed out"),
             Error::PhyResetTimeout => write!(f, "LAN9118 PHY reset did not complete"),

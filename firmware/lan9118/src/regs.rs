@@ -49,6 +49,8 @@ pub const MAC_CSR_CMD: usize = 0xa4;
 pub const MAC_CSR_DATA: usize = 0xa8;
 /// Automatic flow control configuration.
 pub const AFC_CFG: usize = 0xac;
+/// EEPROM controller command and status (the loader's busy bit).
+pub const E2P_CMD: usize = 0xb0;
 
 /// What [`BYTE_TEST`] always reads.
 pub const BYTE_TEST_VALUE: u32 = 0x8765_4321;
@@ -102,6 +104,9 @@ pub const TX_CFG_STOP_TX: u32 = 1 << 0;
 pub const HW_CFG_MBO: u32 = 1 << 20;
 /// TX FIFO size in KiB (bits 19:16); 5 KiB leaves about 10 KiB for RX.
 pub const HW_CFG_TX_FIF_SZ_5K: u32 = 5 << 16;
+/// Soft reset timed out (read-only): the reset did not happen, e.g. because
+/// the internal PHY was not operational (powered down).
+pub const HW_CFG_SRST_TO: u32 = 1 << 1;
 /// Soft reset; self-clearing.
 pub const HW_CFG_SRST: u32 = 1 << 0;
 
@@ -124,6 +129,13 @@ pub const GPIO_CFG_LEDS: u32 = 0b111 << 28;
 // AFC_CFG
 /// Flow control thresholds recommended by the datasheet for a 5 KiB TX FIFO.
 pub const AFC_CFG_DEFAULT: u32 = 0x006e_3740;
+
+// E2P_CMD
+/// The EEPROM controller is busy: after a reset, while it loads the MAC
+/// address into ADDRL/ADDRH (and its pins are in use).
+pub const E2P_CMD_BUSY: u32 = 1 << 31;
+/// The loader found an EEPROM and loaded the MAC address from it.
+pub const E2P_CMD_MAC_LOADED: u32 = 1 << 8;
 
 // MAC_CSR_CMD
 /// Command in progress; set to start one.
@@ -199,6 +211,8 @@ pub const PHY_BMSR: u8 = 1;
 pub const PHY_ANAR: u8 = 4;
 /// Auto-negotiation link partner ability.
 pub const PHY_ANLPAR: u8 = 5;
+/// Mode control/status (vendor-specific, the SMSC internal PHY).
+pub const PHY_MODE_CTRL_STS: u8 = 17;
 
 /// BMCR: reset; self-clearing.
 pub const BMCR_RESET: u16 = 1 << 15;
@@ -218,5 +232,9 @@ pub const AN_100_HALF: u16 = 1 << 7;
 pub const AN_10_FULL: u16 = 1 << 6;
 /// ANAR / ANLPAR: 10BASE-T half duplex.
 pub const AN_10_HALF: u16 = 1 << 5;
+/// Mode control/status: energy-detect power-down. While the LAN9220's PHY
+/// sleeps in it (its state after power-up, no cable), a soft reset of the
+/// chip times out.
+pub const MODE_CTRL_STS_EDPWRDOWN: u16 = 1 << 13;
 /// ANAR: IEEE 802.3 selector.
 pub const AN_SELECTOR_802_3: u16 = 0x0001;

@@ -321,3 +321,106 @@ fn smoltcp_interface_answers_arp_over_the_driver() {
     assert_eq!(target_protocol_addr, host_ip);
     assert_eq!(eth.stats(), Stats { rx_frames: 1, tx_frames: 1, ..Stats::default() });
 }
+
+// --- Bring-up as the real chip needs it (QEMU's model is instant) ----------
+
+fn assert_no_violations(fake: &Fake) {
+    let s = fake.state();
+    assert!(s.violations.is_empty(), "datasheet rules broken: {:#?}", s.violations);
+}
+
+#[test]
+fn bring_up_waits_for_byte_test_and_ready_before_touching_the_chip() {
+    let fake = Fake::new();
+    assert!(!fake.state().ready(), "the model starts as after power-up");
+    let eth = Lan9118::new(fake.clone(), &Config { mac: MAC }).expect("init");
+    assert_eq!(eth.id_rev(), 0x0118_0001, "ID_REV read once READY");
+    assert_no_violations(&fake);
+}
+
+#[test]
+fn soft_reset_is_waited_for_before_the_chip_is_configured() {
+    let (_eth, fake) = up();
+    assert_no_violations(&fake);
+    let s = fake.state();
+    assert_eq!(s.soft_resets, 1);
+    // Written after the reset, so they survived it.
+    assert_eq!(s.hw_cfg, HW_CFG_TX_FIF_SZ_5K | HW_CFG_MBO);
+    assert_eq!(s.afc_cfg, AFC_CFG_DEFAULT);
+    assert_eq!(s.gpio_cfg, GPIO_CFG_LEDS);
+}
+
+#[test]
+fn mac_address_is_programmed_after_the_eeprom_loader_is_done() {
+    let (eth, fake) = up();
+    let s = fake.state();
+    assert_ne!(crate::fake::EEPROM_MAC, MAC);
+    assert_eq!(s.mac_addr, MAC, "the loader overwrote the configured address");
+    assert_eq!(eth.mac_address(), MAC);
+    assert!(s.eeprom_done_at.is_none());
+}
+
+#[test]
+fn eeprom_loader_that_never_finishes_is_an_error() {
+    let fake = Fake::new();
+    fake.state().eeprom_accesses = u64::MAX;
+    fake.state().eeprom_done_at = Some(u64::MAX);
+    let err = Lan9118::new(fake.clone(), &Config { mac: MAC }).err();
+    assert_eq!(err, Some(Error::EepromTimeout));
+}
+
+#[test]
+fn soft_reset_timeout_flag_is_an_error() {
+    let fake = Fake::new();
+    // The PHY sleeps in energy-detect power-down: on a LAN9118 the driver
+    // does not wake it, and the chip reports the reset as timed out.
+    fake.state().phy_edpd = true;
+    let err = Lan9118::new(fake.clone(), &Config { mac: MAC }).err();
+    assert_eq!(err, Some(Error::ResetTimeout));
+    assert_eq!(fake.state().srst_timeouts, 1);
+}
+
+#[test]
+fn lan9220_phy_is_woken_from_energy_detect_power_down_before_the_soft_reset() {
+    let fake = Fake::new();
+    {
+        let mut s = fake.state();
+        s.id_rev = 0x9220_0003; // the real MPS2's part, whose PHY powers up asleep
+        s.phy_edpd = true;
+    }
+    Lan9118::new(fake.clone(), &Config { mac: MAC }).expect("init");
+    let s = fake.state();
+    assert_eq!((s.soft_resets, s.srst_timeouts), (1, 0));
+    assert!(!s.phy_edpd);
+    drop(s);
+    assert_no_violations(&fake);
+}
+
+#[test]
+fn chip_that_never_gets_ready_is_an_error() {
+    let fake = Fake::new();
+    fake.state().ready_at = u64::MAX;
+    let err = Lan9118::new(fake.clone(), &Config { mac: MAC }).err();
+    assert_eq!(err, Some(Error::NotReady));
+    assert_no_violations(&fake);
+}
+
+#[test]
+fn receiver_recovery_ignores_a_stale_rxstop() {
+    let (mut eth, fake) = up();
+    {
+        let mut s = fake.state();
+        // A stop latched earlier (e.g. by a recovery whose wait timed out),
+        // and a receiver that takes a while to finish the frame on the wire.
+        s.int_sts |= INT_RXSTOP;
+        s.rx_stop_accesses = 50;
+        s.receive(&pattern(64, 1), 0);
+        s.int_sts |= INT_RXE;
+    }
+    assert_eq!(recv(&mut eth), None);
+    assert_eq!(eth.stats().rx_recoveries, 1);
+    assert_eq!(eth.stats().timeouts, 0, "the receiver did stop");
+    assert_no_violations(&fake);
+    fake.state().receive(&pattern(64, 2), 0);
+    assert_eq!(recv(&mut eth), Some(pattern(64, 2)));
+}

@@ -73,7 +73,9 @@ impl Target {
         netns::tap(&ns, "tap0", TAP_HOST_CIDR)?;
         let qemu = std::env::var_os("QEMU_SYSTEM_ARM").unwrap_or_else(|| "qemu-system-arm".into());
         let mut cmd = ns.exec(qemu);
-        cmd.args(["-M", BOARD, "-nographic", "-semihosting-config", "enable=on,target=native", "-kernel"])
+        cmd.args(["-M", BOARD, "-nographic"])
+            .args(crate::qemu::firmware_options())
+            .arg("-kernel")
             .arg(elf)
             .arg("-nic")
             .arg(format!("tap,ifname=tap0,script=no,downscript=no,model=lan9118,mac={DEVICE_MAC}"));

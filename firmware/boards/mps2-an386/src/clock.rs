@@ -3,7 +3,8 @@
 //! host can hold the vCPU off for milliseconds, ticks then coalesce and a tick
 //! count would fall behind real time, and the stamps with it. SysTick is only
 //! the alarm that ends WFI when smoltcp next has work. The wall clock is read
-//! once from the host (semihosting SYS_TIME).
+//! once from the host: through semihosting (SYS_TIME) with the `semihosting`
+//! feature, else from a word QEMU is told to write into RAM.
 
 use core::cell::Cell;
 
@@ -87,9 +88,37 @@ pub fn now() -> Instant {
     Instant::from_millis(millis() as i64)
 }
 
-/// Seconds since 1970 on the host (SYS_TIME), 0 if it does not answer.
+/// Seconds since 1970 on the host (semihosting SYS_TIME), 0 if it does not answer.
+#[cfg(feature = "semihosting")]
 pub fn unix_time_secs() -> u64 {
     semihosting::sys::arm_compat::sys_time().map_or(0, |secs| secs as u64)
+}
+
+/// Where the host leaves its wall clock for builds without semihosting: the
+/// 8 bytes memory.x keeps out of RAM, at its end. QEMU writes them at reset
+/// (`-device loader,addr=0x203ffff0,data=…,data-len=8`, as `cargo xtask
+/// qemu` and the system tests start it): seconds since 1970 in the low word,
+/// their complement in the high word, so that the noise a real board's SRAM
+/// holds after power-on is not taken for a time.
+#[cfg(not(feature = "semihosting"))]
+pub const HOST_TIME_ADDR: usize = 0x203F_FFF0;
+
+/// Seconds since 1970 from the host (see [`HOST_TIME_ADDR`]), 0 if it left
+/// none (a real board: then the wall clock stays unset, unless SNTP sets it).
+/// The words are cleared, so a later reset does not reuse them.
+#[cfg(not(feature = "semihosting"))]
+pub fn unix_time_secs() -> u64 {
+    let at = HOST_TIME_ADDR as *mut [u32; 2];
+    // SAFETY: memory.x ends RAM before HOST_TIME_ADDR, so these 8 bytes are
+    // SSRAM no Rust object uses; read and cleared once, at start-up.
+    let [secs, check] = unsafe { core::ptr::read_volatile(at) };
+    // SAFETY: as above.
+    unsafe { core::ptr::write_volatile(at, [0; 2]) };
+    if check == !secs {
+        u64::from(secs)
+    } else {
+        0
+    }
 }
 
 /// Only here to end WFI: the main loop does the work.

@@ -1,6 +1,8 @@
 //! What happens when things go wrong: the panic message or the faulting
-//! address goes out over defmt, then semihosting ends the QEMU run with an
-//! error code so scripts and tests see the failure.
+//! address goes out over defmt, then the run ends. With the `semihosting`
+//! feature semihosting ends the QEMU run with an error code, so scripts and
+//! tests see the failure; without it the core resets (a real board starts
+//! over; QEMU, started with `-no-reboot` as `cargo xtask qemu` does, exits).
 
 use core::panic::PanicInfo;
 
@@ -11,14 +13,27 @@ const PANIC_EXIT: i32 = 101;
 /// Exit code of a hard fault.
 const FAULT_EXIT: i32 = 102;
 
+/// Ends the run: the QEMU exit code `code` over semihosting, or a reset.
+pub fn stop(code: i32) -> ! {
+    #[cfg(feature = "semihosting")]
+    {
+        semihosting::process::exit(code)
+    }
+    #[cfg(not(feature = "semihosting"))]
+    {
+        let _ = code;
+        cortex_m::peripheral::SCB::sys_reset()
+    }
+}
+
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
     defmt::error!("panic: {}", defmt::Display2Format(info));
-    semihosting::process::exit(PANIC_EXIT)
+    stop(PANIC_EXIT)
 }
 
 #[exception]
 unsafe fn HardFault(frame: &ExceptionFrame) -> ! {
     defmt::error!("hard fault: pc {=u32:#010x}, lr {=u32:#010x}", frame.pc(), frame.lr());
-    semihosting::process::exit(FAULT_EXIT)
+    stop(FAULT_EXIT)
 }

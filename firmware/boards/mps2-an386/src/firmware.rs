@@ -7,7 +7,7 @@ use echo_core::smoltcp::wire::EthernetAddress;
 use echo_core::{EchoConfig, EchoServer, NetConfig, ServiceConfig, ServiceMemory};
 use static_cell::StaticCell;
 
-use crate::{clock, net};
+use crate::{clock, fault, net};
 
 /// How often the PHY is asked about the link and the driver's error counters are looked at.
 const LINK_POLL_MS: u64 = 1000;
@@ -47,8 +47,12 @@ fn main() -> ! {
     if let Err(e) = server.enable_services(now, SERVICES.init(ServiceMemory::new()), &ServiceConfig::DEFAULT) {
         fatal("echo services", e);
     }
-    server.set_unix_time(now, unix_secs * 1000);
-    defmt::info!("wall clock from the host: {=u64} s since 1970", unix_secs);
+    if unix_secs != 0 {
+        server.set_unix_time(now, unix_secs * 1000);
+        defmt::info!("wall clock from the host: {=u64} s since 1970", unix_secs);
+    } else {
+        defmt::warn!("no wall clock from the host: replies are stamped with the time since boot, as 1970");
+    }
 
     let mut link = eth.poll_link();
     defmt::info!("link {}", link);
@@ -97,8 +101,8 @@ fn errors(stats: &lan9118::Stats) -> lan9118::Stats {
     lan9118::Stats { rx_frames: 0, tx_frames: 0, ..*stats }
 }
 
-/// Logs why start-up failed and ends the QEMU run with an error.
+/// Logs why start-up failed and ends the run (see `fault::stop`).
 fn fatal(what: &str, e: impl defmt::Format) -> ! {
     defmt::error!("{=str} failed: {}", what, e);
-    semihosting::process::exit(1)
+    fault::stop(1)
 }

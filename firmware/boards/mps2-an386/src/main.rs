@@ -4,7 +4,8 @@
 //! Only board matters live here: start-up, the clock, the Ethernet wiring,
 //! memory placement, which optional services (Cargo features `ipv6`, `udp`,
 //! `dhcp`, `sntp`) are switched on. The echo service is `echo-core`. Logs are defmt frames
-//! over semihosting (QEMU's stdout); `cargo xtask qemu` decodes them.
+//! on UART0 (QEMU's stdout), or over semihosting with the `semihosting`
+//! feature; `cargo xtask qemu` decodes them either way.
 #![cfg_attr(target_os = "none", no_std, no_main)]
 
 #[cfg(target_os = "none")]
@@ -15,8 +16,11 @@ mod fault;
 mod firmware;
 #[cfg(target_os = "none")]
 mod net;
-// The defmt transport: frames go to the host's stdout over semihosting.
-#[cfg(target_os = "none")]
+// The defmt transport: UART0, or the host's stdout over semihosting (which
+// needs a debugger or QEMU: without one, a semihosting call is a HardFault).
+#[cfg(all(target_os = "none", not(feature = "semihosting")))]
+mod uart;
+#[cfg(all(target_os = "none", feature = "semihosting"))]
 use defmt_semihosting as _;
 
 /// On the host there is nothing to run: say how to build the real thing.

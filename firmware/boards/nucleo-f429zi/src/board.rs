@@ -1,5 +1,6 @@
-//! Bring-up of the NUCLEO-F429ZI: clocks, hardware RNG, LEDs, and the
-//! Ethernet MAC/DMA with its LAN8742A PHY on the NUCLEO-144 RMII pins.
+//! Bring-up of the NUCLEO-F429ZI: reset cause, watchdog, debug access,
+//! clocks, the microsecond clock, hardware RNG, LEDs, and the Ethernet
+//! MAC/DMA with its LAN8742A PHY on the NUCLEO-144 RMII pins.
 
 use stm32_eth::{EthPins, PartsIn};
 use stm32f4xx_hal::gpio::{Alternate, Output, Speed, PA2, PB0, PB14, PB7, PC1};
@@ -7,16 +8,26 @@ use stm32f4xx_hal::hal_02::blocking::rng::Read as _;
 use stm32f4xx_hal::pac::{self, interrupt};
 use stm32f4xx_hal::prelude::*;
 
-use crate::clock;
+use crate::clock::{self, Alarm};
 use crate::eth_device::EthDevice;
+use crate::fault::{self, Watchdog};
+use crate::ident;
 use crate::leds::Leds;
 use crate::link::Link;
+use crate::storage::RX_FRAMES_PER_CONNECTION;
 
-/// HSE: the 8 MHz MCO of the on-board ST-LINK, fed in bypass mode.
-const HSE_HZ: u32 = 8_000_000;
+/// The HSI's frequency over the HSE's (16 MHz, 8 MHz from the ST-LINK's MCO).
+const HSI_PER_HSE: u32 = 2;
 /// Core clock. 168 MHz rather than 180: the PLL then also makes the exact
-/// 48 MHz the RNG needs, and no over-drive is required.
+/// 48 MHz the RNG needs (from the HSE or the HSI alike), and no over-drive is
+/// required.
 const SYSCLK_HZ: u32 = 168_000_000;
+/// How long to wait for the HSE before running on the HSI: ST's HAL waits
+/// 100 ms (HSE_STARTUP_TIMEOUT). Polls of 100 µs at the 16 MHz start-up clock.
+const HSE_POLLS: u32 = 1_000;
+const HSE_POLL_CYCLES: u32 = 1_600;
+/// The chip's 96-bit unique ID (RM0090 39.1).
+const UID_ADDR: usize = 0x1FFF_7A10;
 
 /// RMII management pins: MDIO on PA2, MDC on PC1.
 pub type Mdio = PA2<Alternate<11>>;
@@ -35,31 +46,54 @@ pub struct Board {
     pub leds: BoardLeds,
     /// 64 bits from the hardware RNG, unless it reported a fault.
     pub random_seed: Option<u64>,
+    /// The board's own Ethernet address, from the chip's unique ID.
+    pub mac: [u8; 6],
+    /// Ends `wfi` when smoltcp next has work.
+    pub alarm: Alarm,
+    /// Resets the chip unless fed at least every 1.36 s.
+    pub watchdog: Watchdog,
 }
 
 /// Brings the board up; the Ethernet DMA runs on the given rings.
 ///
 /// Panics only on what cannot happen on this board (peripherals taken twice,
-/// a core clock too slow for the MAC): this is start-up, not the network path.
+/// a core clock too slow for the MAC): this is start-up, not the network
+/// path. Every wait is bounded, and the watchdog runs from the start: a board
+/// stuck here resets and says so at the next boot.
 pub fn init(
     rx_ring: &'static mut [stm32_eth::dma::RxRingEntry],
     tx_ring: &'static mut [stm32_eth::dma::TxRingEntry],
 ) -> Board {
     let dp = pac::Peripherals::take().expect("peripherals are taken once");
-    let cp = cortex_m::Peripherals::take().expect("core peripherals are taken once");
 
-    let clocks = dp
-        .RCC
-        .constrain()
-        .cfgr
-        .use_hse(HSE_HZ.Hz())
-        .bypass_hse_oscillator()
-        .sysclk(SYSCLK_HZ.Hz())
-        .hclk(SYSCLK_HZ.Hz())
-        .require_pll48clk()
-        .freeze();
-    clock::start(cp.SYST, clocks.hclk().raw());
-    defmt::info!("NUCLEO-F429ZI: core {=u32} MHz", clocks.hclk().raw() / 1_000_000);
+    fault::report_last_reset(&dp.RCC);
+    let watchdog = Watchdog::start(dp.IWDG);
+    // Keep the debug port clocked in sleep/stop/standby, so a probe can attach
+    // to a sleeping core after an earlier session detached; stop the watchdog
+    // while a debugger holds the core halted.
+    dp.DBGMCU.cr.modify(|_, w| w.dbg_sleep().set_bit().dbg_stop().set_bit().dbg_standby().set_bit());
+    dp.DBGMCU.apb1_fz.modify(|_, w| w.dbg_iwdg_stop().set_bit());
+
+    let hse = start_hse(&dp.RCC);
+    // The HAL sets the clocks up from the HSI: with a constant configuration
+    // its PLL search folds away at compile time (choosing between two
+    // configurations at run time costs 4 KiB of flash), and the PLL is then
+    // moved onto the HSE with the same VCO input, so every frequency the HAL
+    // computed holds either way.
+    let clocks = dp.RCC.constrain().cfgr.sysclk(SYSCLK_HZ.Hz()).hclk(SYSCLK_HZ.Hz()).require_pll48clk().freeze();
+    if hse {
+        // SAFETY: `freeze` consumed the HAL's RCC handle; from here the HAL
+        // touches only the peripheral clock enables, not CR/CFGR/PLLCFGR.
+        pll_from_hse(unsafe { &*pac::RCC::ptr() });
+    }
+    let alarm = clock::start(dp.TIM2, clocks.timclk1().raw());
+    let source = if hse {
+        defmt::intern!("the ST-LINK's 8 MHz")
+    } else {
+        // Ethernet does not mind (the PHY makes the RMII clock); time drifts.
+        defmt::intern!("the internal 16 MHz oscillator (1%): no 8 MHz from the ST-LINK (MCO)")
+    };
+    defmt::info!("NUCLEO-F429ZI: core {=u32} MHz from {=istr}", clocks.hclk().raw() / 1_000_000, source);
 
     let gpioa = dp.GPIOA.split();
     let gpiob = dp.GPIOB.split();
@@ -92,11 +126,11 @@ pub fn init(
     let mut mdc: Mdc = gpioc.pc1.into_alternate();
     mdc.set_speed(Speed::VeryHigh);
 
-    let rx_ring_len = rx_ring.len();
     let parts = PartsIn { mac: dp.ETHERNET_MAC, mmc: dp.ETHERNET_MMC, dma: dp.ETHERNET_DMA };
     let (mac, dma) = stm32_eth::new_with_mii(parts, rx_ring, tx_ring, clocks, pins, mdio, mdc)
         .expect("HCLK is 168 MHz, above the MAC's 25 MHz minimum")
         .split();
+    fix_stm32_eth_defaults();
     // Frame received or sent: wakes the main loop from `wfi` at once.
     dma.enable_interrupt();
 
@@ -109,7 +143,87 @@ pub fn init(
         }
     };
 
-    Board { device: EthDevice::new(dma, rx_ring_len), link, leds, random_seed }
+    Board {
+        device: EthDevice::new(dma, RX_FRAMES_PER_CONNECTION),
+        link,
+        leds,
+        random_seed,
+        mac: ident::mac_from_uid(ident::uid_bytes(read_uid())),
+        alarm,
+        watchdog,
+    }
+}
+
+/// Turns the HSE on in bypass mode (the ST-LINK's 8 MHz MCO drives OSC_IN)
+/// and waits for it, bounded: without that clock (the ST-LINK part cut off,
+/// its MCO not bridged to OSC_IN) the HAL's `freeze` would wait forever.
+/// Returns false, HSE off again, if it never came.
+fn start_hse(rcc: &pac::RCC) -> bool {
+    // HSEBYP may only be written while the HSE is off (RM0090 6.3.1): it is,
+    // after any reset.
+    rcc.cr.modify(|_, w| w.hsebyp().set_bit());
+    rcc.cr.modify(|_, w| w.hseon().set_bit());
+    for _ in 0..HSE_POLLS {
+        if rcc.cr.read().hserdy().bit_is_set() {
+            return true;
+        }
+        cortex_m::asm::delay(HSE_POLL_CYCLES);
+    }
+    rcc.cr.modify(|_, w| w.hseon().clear_bit());
+    rcc.cr.modify(|_, w| w.hsebyp().clear_bit());
+    false
+}
+
+/// Moves the main PLL from the HSI to the HSE: PLLM divided by the ratio of
+/// their frequencies gives the PLL the same input, so its outputs (168 MHz,
+/// 48 MHz) do not change. The core runs from the HSI meanwhile, as the PLL can
+/// only be changed while off. PLL lock is not bounded (the HAL does not bound
+/// it either): it always comes from a running source, and the watchdog runs.
+fn pll_from_hse(rcc: &pac::rcc::RegisterBlock) {
+    rcc.cfgr.modify(|_, w| w.sw().hsi());
+    while !rcc.cfgr.read().sws().is_hsi() {}
+    rcc.cr.modify(|_, w| w.pllon().clear_bit());
+    while rcc.cr.read().pllrdy().bit_is_set() {}
+    rcc.pllcfgr.modify(|r, w| unsafe { w.pllm().bits(r.pllm().bits() / HSI_PER_HSE as u8) }.pllsrc().hse());
+    rcc.cr.modify(|_, w| w.pllon().set_bit());
+    while rcc.cr.read().pllrdy().bit_is_clear() {}
+    rcc.cfgr.modify(|_, w| w.sw().pll());
+    while !rcc.cfgr.read().sws().is_pll() {}
+}
+
+/// What stm32-eth 0.8.2 sets up and this board needs otherwise. It owns the
+/// MAC and DMA but writes these registers only while starting up, which is
+/// over, so the writes here cannot race it. The MAC's registers need a few
+/// MII clocks between writes (errata ES0182, "Successive write operations to
+/// the same register might not be fully taken into account"; stm32-eth waits
+/// 29 core clocks before each write, as here).
+fn fix_stm32_eth_defaults() {
+    // SAFETY: see above: no other code accesses DMAOMR or MACCR now, and
+    // these are plain read-modify-writes of documented bits.
+    let (dma, mac) = unsafe { (&*pac::ETHERNET_DMA::ptr(), &*pac::ETHERNET_MAC::ptr()) };
+
+    // DMAOMR: stm32-eth forwards error frames (FEF) and frames with bad
+    // checksums (DTCEFD) to the ring, where its `recv_next` puts the ring out
+    // of step (README.md, "Receive ring"). Cleared, the RX FIFO, which works
+    // store-and-forward (RSF), drops them whole: CRC errors, collisions,
+    // giant frames (over 1518 bytes, 1522 tagged), watchdog cut-offs,
+    // overflows. With the FCS stripped (CSTF, APCS) every frame that is
+    // left fits one 1522-byte buffer, so none spans two descriptors either.
+    // (The receiver is already on: a frame arriving during these few cycles
+    // is still judged the old way; `EthDevice` catches that.)
+    dma.dmaomr.modify(|_, w| w.fef().clear_bit().dtcefd().clear_bit());
+
+    // MACCR.RD: stm32-eth disables retries, so at half duplex every collision
+    // loses the frame; the MAC retries (up to 16 times) with RD clear.
+    cortex_m::asm::delay(29);
+    mac.maccr.modify(|_, w| w.rd().clear_bit());
+}
+
+/// The chip's 96-bit unique ID.
+fn read_uid() -> [u32; 3] {
+    // SAFETY: the unique ID is three read-only words in system memory at
+    // UID_ADDR, always mapped, 4-byte aligned.
+    unsafe { core::ptr::read_volatile(UID_ADDR as *const [u32; 3]) }
 }
 
 /// Only clears the DMA's interrupt flags: its job is to end `wfi`.

@@ -3,6 +3,14 @@
 //! stm32-eth ships its own adapter (feature `smoltcp-phy`), but for smoltcp
 //! 0.12; this one is the same idea for the smoltcp the echo core uses. Frames
 //! are read and written in place in the DMA buffers: no copies.
+//!
+//! stm32-eth 0.8.2's `recv_next` hands an errored descriptor back to the DMA
+//! but returns before advancing its ring index, so from then on it waits on a
+//! slot the DMA fills last: one slot behind, for good (fixed upstream in
+//! stm32-rs/stm32-eth#108, not released). `board.rs` configures the MAC so
+//! that no errored or split frame reaches a descriptor (README.md, "Receive
+//! ring"); should one come anyway, this adapter says so
+//! ([`EthDevice::rx_ring_out_of_step`]) and the main loop resets the board.
 
 use echo_core::smoltcp::phy::{Checksum, ChecksumCapabilities, Device, DeviceCapabilities, Medium, RxToken, TxToken};
 use echo_core::smoltcp::time::Instant;
@@ -15,7 +23,8 @@ pub const MAX_FRAME: usize = 1514;
 /// Counters of frames the driver dropped.
 #[derive(Debug, Clone, Copy, Default, defmt::Format)]
 pub struct DriverStats {
-    /// Received frames dropped for a MAC/DMA error (CRC, overrun, truncated).
+    /// Errored or split frames that reached a descriptor (with the MAC set
+    /// to drop them, never expected; each puts stm32-eth's ring out of step).
     pub rx_errors: u32,
     /// Frames smoltcp built that found no free TX descriptor (never expected).
     pub tx_dropped: u32,
@@ -24,7 +33,7 @@ pub struct DriverStats {
 /// The on-chip Ethernet MAC as a smoltcp device.
 pub struct EthDevice<'rx, 'tx> {
     dma: EthernetDMA<'rx, 'tx>,
-    rx_ring_len: usize,
+    max_burst: usize,
     stats: DriverStats,
     /// Where a frame goes if no TX descriptor is free after all, so that
     /// path drops a frame instead of panicking.
@@ -32,10 +41,11 @@ pub struct EthDevice<'rx, 'tx> {
 }
 
 impl<'rx, 'tx> EthDevice<'rx, 'tx> {
-    /// Wraps the started DMA engine; `rx_ring_len` is its number of receive
-    /// descriptors (how many frames it can take in one burst).
-    pub fn new(dma: EthernetDMA<'rx, 'tx>, rx_ring_len: usize) -> Self {
-        EthDevice { dma, rx_ring_len, stats: DriverStats::default(), discard: [0; MAX_FRAME] }
+    /// Wraps the started DMA engine. `max_burst` is how many full-size
+    /// frames one TCP connection may have in flight toward us (its window,
+    /// in segments): the RX ring's share of each connection.
+    pub fn new(dma: EthernetDMA<'rx, 'tx>, max_burst: usize) -> Self {
+        EthDevice { dma, max_burst, stats: DriverStats::default(), discard: [0; MAX_FRAME] }
     }
 
     /// True when a received frame waits in the ring (so do not sleep).
@@ -46,6 +56,13 @@ impl<'rx, 'tx> EthDevice<'rx, 'tx> {
     /// Frames dropped so far.
     pub fn stats(&self) -> DriverStats {
         self.stats
+    }
+
+    /// True once an errored descriptor has put stm32-eth's receive ring one
+    /// slot behind the DMA: frames then come only when the ring is full, and
+    /// only a reset puts it back in step.
+    pub fn rx_ring_out_of_step(&self) -> bool {
+        self.stats.rx_errors != 0
     }
 }
 
@@ -85,16 +102,24 @@ impl<'rx, 'tx> Device for EthDevice<'rx, 'tx> {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
         caps.max_transmission_unit = MAX_FRAME;
-        // The TCP window is capped to what the RX ring holds in one burst.
-        caps.max_burst_size = Some(self.rx_ring_len);
+        // smoltcp caps each TCP connection's advertised window at this many
+        // segments, so all connections together cannot have more full-size
+        // frames in flight toward us than the RX ring holds (storage.rs).
+        caps.max_burst_size = Some(self.max_burst);
         // Every TX descriptor asks the MAC to insert the IPv4 header and
-        // TCP/UDP/ICMP checksums (CIC = 0b11), so smoltcp computes none. It
-        // still verifies received ones: the MAC only flags bad ones.
+        // TCP/UDP/ICMP/ICMPv6 checksums (CIC = 0b11), so smoltcp computes none
+        // and leaves each field zero, as the MAC needs: a checksum smoltcp had
+        // already written would be summed in and the result wrong (neighbour
+        // discovery then fails). smoltcp still verifies received ones.
         caps.checksum = ChecksumCapabilities::default();
         caps.checksum.ipv4 = Checksum::Rx;
         caps.checksum.tcp = Checksum::Rx;
         caps.checksum.udp = Checksum::Rx;
         caps.checksum.icmpv4 = Checksum::Rx;
+        #[cfg(feature = "ipv6")]
+        {
+            caps.checksum.icmpv6 = Checksum::Rx;
+        }
         caps
     }
 }
@@ -110,14 +135,17 @@ impl RxToken for EthRxToken<'_, '_> {
     where
         F: FnOnce(&[u8]) -> R,
     {
-        loop {
-            match self.ring.recv_next(None) {
-                // Dropping the packet hands the descriptor back to the DMA.
-                Ok(frame) => return f(&frame),
-                // Only after errored frames: smoltcp drops an empty frame.
-                Err(RxError::WouldBlock) => return f(&[]),
-                // The ring already took the bad descriptor back; try the next.
-                Err(RxError::Truncated | RxError::DmaError) => *self.rx_errors += 1,
+        match self.ring.recv_next(None) {
+            // Dropping the packet hands the descriptor back to the DMA.
+            Ok(frame) => f(&frame),
+            // Not after `receive` saw a frame; smoltcp drops an empty one.
+            Err(RxError::WouldBlock) => f(&[]),
+            // stm32-eth handed the descriptor back without moving on: the
+            // ring now waits on a slot the DMA fills last. Retrying would
+            // read that slot; the main loop resets instead.
+            Err(RxError::Truncated | RxError::DmaError) => {
+                *self.rx_errors += 1;
+                f(&[])
             }
         }
     }

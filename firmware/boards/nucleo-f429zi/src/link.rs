@@ -10,7 +10,9 @@ pub const PHY_ADDR: u8 = 0;
 /// LAN8742A identifier (registers 2 and 3) with the revision nibble masked.
 const LAN8742A_ID: u32 = 0x0007_C130;
 /// Soft reset takes well under a millisecond; give up after this many polls.
-const RESET_POLLS: u32 = 100_000;
+/// Each is one MDIO read, 64 bits at MDC = HCLK/102 (about 40 µs), so this
+/// is about 0.4 s: inside the watchdog's period.
+const RESET_POLLS: u32 = 10_000;
 
 /// Why the PHY could not be brought up.
 #[derive(Debug, Clone, Copy, defmt::Format)]

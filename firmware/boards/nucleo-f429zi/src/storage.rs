@@ -13,10 +13,32 @@ pub const CONNECTIONS: usize = Storage::slots_needed(DEFAULT_BACKLOG);
 pub const RX_PER_CONNECTION: usize = 4096;
 /// TCP transmit buffer per connection: room for a few stamped 1 KiB chunks.
 pub const TX_PER_CONNECTION: usize = 4096;
-/// Receive DMA descriptors, one 1522-byte frame each.
-pub const RX_DESCRIPTORS: usize = 4;
-/// Transmit DMA descriptors, one 1522-byte frame each.
-pub const TX_DESCRIPTORS: usize = 4;
+/// Receive DMA descriptors, one frame each (1522-byte buffers; the MAC
+/// strips the FCS and drops longer frames, see README.md, "Receive ring").
+/// Sized for the windows: each connection may have its whole window in
+/// flight toward us, and the ring must hold it all while the main loop is
+/// busy. 16 × ~1.6 KiB = 25 KiB of SRAM.
+pub const RX_DESCRIPTORS: usize = 16;
+/// Full-size frames one connection may have in flight toward us: the TCP
+/// window smoltcp advertises is capped at this many segments
+/// (`max_burst_size`), so the connections together never have more full-size
+/// frames on the way than the RX ring holds; one descriptor is left for ARP,
+/// ping, a SYN or a UDP datagram.
+pub const RX_FRAMES_PER_CONNECTION: usize = (RX_DESCRIPTORS - 1) / CONNECTIONS;
+/// Transmit DMA descriptors, one frame each. The echo sends about what it
+/// receives, so this matches the RX ring's TCP share; descriptors are freed
+/// at wire speed (0.12 ms per full frame at 100 Mbit/s).
+pub const TX_DESCRIPTORS: usize = 12;
+
+/// The smallest TCP segment a full window is made of (IPv6: 1500 - 40 - 20).
+const MIN_FULL_SEGMENT: usize = 1440;
+const _: () = assert!(RX_FRAMES_PER_CONNECTION >= 1, "RX ring too small for one window per connection");
+// The cap must not shrink the window below the buffer (it would only slow
+// TCP down): a connection's whole receive buffer fits its share of the ring.
+const _: () = assert!(
+    RX_PER_CONNECTION.div_ceil(MIN_FULL_SEGMENT) <= RX_FRAMES_PER_CONNECTION,
+    "a connection's receive window needs more RX descriptors than its share"
+);
 
 const SOCKETS: usize = Storage::sockets_needed(CONNECTIONS);
 
