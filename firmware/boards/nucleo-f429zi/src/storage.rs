@@ -7,8 +7,11 @@ use echo_core::{ServiceMemory, Slot, Storage, DEFAULT_BACKLOG};
 use static_cell::{ConstStaticCell, StaticCell};
 use stm32_eth::dma::{RxRingEntry, TxRingEntry};
 
-/// Simultaneous connections: the tutorial's backlog.
-pub const CONNECTIONS: usize = Storage::slots_needed(DEFAULT_BACKLOG);
+/// Connections served at once: the tutorial's backlog.
+pub const SERVING: usize = DEFAULT_BACKLOG;
+/// Connection slots: the served ones plus as many spares for connections
+/// finishing their close (their peers send nothing more).
+pub const CONNECTIONS: usize = Storage::slots_needed(SERVING);
 /// TCP receive buffer per connection: the advertised window.
 pub const RX_PER_CONNECTION: usize = 4096;
 /// TCP transmit buffer per connection: room for a few stamped 1 KiB chunks.
@@ -21,10 +24,11 @@ pub const TX_PER_CONNECTION: usize = 4096;
 pub const RX_DESCRIPTORS: usize = 16;
 /// Full-size frames one connection may have in flight toward us: the TCP
 /// window smoltcp advertises is capped at this many segments
-/// (`max_burst_size`), so the connections together never have more full-size
-/// frames on the way than the RX ring holds; one descriptor is left for ARP,
+/// (`max_burst_size`), so the served connections together never have more
+/// full-size frames on the way than the RX ring holds (a closing one's peer
+/// has sent its FIN: nothing more comes); one descriptor is left for ARP,
 /// ping, a SYN or a UDP datagram.
-pub const RX_FRAMES_PER_CONNECTION: usize = (RX_DESCRIPTORS - 1) / CONNECTIONS;
+pub const RX_FRAMES_PER_CONNECTION: usize = (RX_DESCRIPTORS - 1) / SERVING;
 /// Transmit DMA descriptors, one frame each. The echo sends about what it
 /// receives, so this matches the RX ring's TCP share; descriptors are freed
 /// at wire speed (0.12 ms per full frame at 100 Mbit/s).
