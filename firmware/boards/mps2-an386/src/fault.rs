@@ -26,6 +26,12 @@ pub fn stop(code: i32) -> ! {
     }
 }
 
+/// Logs why start-up failed and ends the run with exit code 1.
+pub fn fatal(what: &str, e: impl defmt::Format) -> ! {
+    defmt::error!("{=str} failed: {}", what, e);
+    stop(1)
+}
+
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
     defmt::error!("panic: {}", defmt::Display2Format(info));

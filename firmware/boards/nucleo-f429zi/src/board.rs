@@ -1,7 +1,13 @@
 //! Bring-up of the NUCLEO-F429ZI: reset cause, watchdog, debug access,
 //! clocks, the microsecond clock, hardware RNG, LEDs, and the Ethernet
-//! MAC/DMA with its LAN8742A PHY on the NUCLEO-144 RMII pins.
+//! MAC/DMA with its LAN8742A PHY on the NUCLEO-144 RMII pins; then what the
+//! main loop asks of the board between polls: the periodic check (link,
+//! driver counters, LEDs), feeding the watchdog, and the sleep until the next
+//! deadline or a frame.
 
+use echo_core::smoltcp::time::{Duration, Instant};
+use echo_core::smoltcp::wire::EthernetAddress;
+use echo_core::{EchoServer, NetConfig};
 use stm32_eth::{EthPins, PartsIn};
 use stm32f4xx_hal::gpio::{Alternate, Output, Speed, PA2, PB0, PB14, PB7, PC1};
 use stm32f4xx_hal::hal_02::blocking::rng::Read as _;
@@ -9,12 +15,17 @@ use stm32f4xx_hal::pac::{self, interrupt};
 use stm32f4xx_hal::prelude::*;
 
 use crate::clock::{self, Alarm};
-use crate::eth_device::EthDevice;
+use crate::eth::{DriverStats, EthDevice};
 use crate::fault::{self, Watchdog};
 use crate::ident;
 use crate::leds::Leds;
 use crate::link::Link;
-use crate::storage::RX_FRAMES_PER_CONNECTION;
+use crate::memory::{EthMemory, RX_FRAMES_PER_CONNECTION};
+use crate::reset_cause::Crash;
+
+/// How often the PHY is asked about the link (a few MDIO reads) and the
+/// receive ring is checked.
+const CHECK_PERIOD: Duration = Duration::from_millis(250);
 
 /// The HSI's frequency over the HSE's (16 MHz, 8 MHz from the ST-LINK's MCO).
 const HSI_PER_HSE: u32 = 2;
@@ -39,19 +50,25 @@ pub type BoardLeds = Leds<PB0<Output>, PB7<Output>, PB14<Output>>;
 /// What the main loop drives.
 pub struct Board {
     /// The Ethernet MAC as a smoltcp device.
-    pub device: EthDevice<'static, 'static>,
+    pub eth: EthDevice<'static, 'static>,
+    /// The network identity: the MAC from the chip's unique ID, the random
+    /// seed from the hardware RNG.
+    pub net: NetConfig,
+    /// Milliseconds since 1970 at start-up: never known here (no RTC
+    /// battery); SNTP, if built in, sets the wall clock later.
+    pub wall_clock: Option<u64>,
     /// The PHY, unless it did not answer (then the link never comes up).
-    pub link: Option<Link<Mdio, Mdc>>,
+    link: Option<Link<Mdio, Mdc>>,
     /// Status lights.
-    pub leds: BoardLeds,
-    /// 64 bits from the hardware RNG, unless it reported a fault.
-    pub random_seed: Option<u64>,
-    /// The board's own Ethernet address, from the chip's unique ID.
-    pub mac: [u8; 6],
+    leds: BoardLeds,
     /// Ends `wfi` when smoltcp next has work.
-    pub alarm: Alarm,
+    alarm: Alarm,
     /// Resets the chip unless fed at least every 1.36 s.
-    pub watchdog: Watchdog,
+    watchdog: Watchdog,
+    /// When [`Board::check`] next looks at the link and the ring.
+    next_check: Instant,
+    /// The driver's counters last logged.
+    reported: DriverStats,
 }
 
 /// Brings the board up; the Ethernet DMA runs on the given rings.
@@ -60,10 +77,7 @@ pub struct Board {
 /// a core clock too slow for the MAC): this is start-up, not the network
 /// path. Every wait is bounded, and the watchdog runs from the start: a board
 /// stuck here resets and says so at the next boot.
-pub fn init(
-    rx_ring: &'static mut [stm32_eth::dma::RxRingEntry],
-    tx_ring: &'static mut [stm32_eth::dma::TxRingEntry],
-) -> Board {
+pub fn init(eth_memory: EthMemory) -> Board {
     let dp = pac::Peripherals::take().expect("peripherals are taken once");
 
     fault::report_last_reset(&dp.RCC);
@@ -127,7 +141,7 @@ pub fn init(
     mdc.set_speed(Speed::VeryHigh);
 
     let parts = PartsIn { mac: dp.ETHERNET_MAC, mmc: dp.ETHERNET_MMC, dma: dp.ETHERNET_DMA };
-    let (mac, dma) = stm32_eth::new_with_mii(parts, rx_ring, tx_ring, clocks, pins, mdio, mdc)
+    let (mac, dma) = stm32_eth::new_with_mii(parts, eth_memory.rx_ring, eth_memory.tx_ring, clocks, pins, mdio, mdc)
         .expect("HCLK is 168 MHz, above the MAC's 25 MHz minimum")
         .split();
     fix_stm32_eth_defaults();
@@ -143,14 +157,81 @@ pub fn init(
         }
     };
 
-    Board {
-        device: EthDevice::new(dma, RX_FRAMES_PER_CONNECTION),
-        link,
-        leds,
-        random_seed,
-        mac: ident::mac_from_uid(ident::uid_bytes(read_uid())),
-        alarm,
-        watchdog,
+    let mac = ident::mac_from_uid(ident::uid_bytes(read_uid()));
+    // A byte array rather than `EthernetAddress`'s Format: 0.5 KiB less flash.
+    defmt::info!("MAC {=[u8; 6]:02x} (from the chip's unique ID)", mac);
+    let mut net = NetConfig::DEFAULT;
+    net.mac = EthernetAddress(mac);
+    match random_seed {
+        Some(seed) => net.random_seed = seed,
+        None => {
+            defmt::warn!("hardware RNG failed: TCP sequence numbers use the fixed default seed")
+        }
+    }
+    // No RTC (no backup battery on the NUCLEO): until SNTP, if built in, sets
+    // it, the core's wall clock is unset.
+    defmt::info!("until a wall clock is set, replies are stamped with the time since boot, as 1970");
+
+    let eth = EthDevice::new(dma, RX_FRAMES_PER_CONNECTION);
+    let reported = eth.stats();
+    Board { eth, net, wall_clock: None, link, leds, alarm, watchdog, next_check: Instant::ZERO, reported }
+}
+
+impl Board {
+    /// Shows the link and the open connections on the LEDs; every
+    /// [`CHECK_PERIOD`] also polls the PHY, logs new driver errors and resets
+    /// the board if the receive ring fell out of step. Returns the time until
+    /// the next check.
+    pub fn check(&mut self, now: Instant, server: &EchoServer) -> Duration {
+        if now >= self.next_check {
+            self.next_check = now + CHECK_PERIOD;
+            if let Some(link) = &mut self.link {
+                link.poll();
+            }
+            let stats = self.eth.stats();
+            if stats.rx_errors != self.reported.rx_errors || stats.tx_dropped != self.reported.tx_dropped {
+                defmt::warn!("ethernet: {}", stats);
+                self.reported = stats;
+            }
+            if self.eth.rx_ring_out_of_step() {
+                defmt::error!("receive ring out of step with the DMA after an errored frame: resetting");
+                fault::reset(Crash::RxRingOutOfStep);
+            }
+        }
+        let link_up = self.link.as_ref().is_some_and(|l| l.is_up());
+        self.leds.show(link_up, server.open_connections());
+        self.next_check - now
+    }
+
+    /// Restarts the watchdog's countdown.
+    pub fn feed_watchdog(&mut self) {
+        self.watchdog.feed();
+    }
+
+    /// Sleeps for at most `time` (up to [`clock::MAX_SLEEP_US`], for the
+    /// watchdog); a frame received or sent ends the sleep early through the
+    /// ETH interrupt.
+    pub fn sleep(&mut self, time: Duration) {
+        let us = time.total_micros().min(u64::from(clock::MAX_SLEEP_US)) as u32;
+        if us == 0 {
+            return;
+        }
+        // Interrupts off between the last look at the ring and `wfi`, so a
+        // frame or the alarm arriving in between still ends the sleep (WFI
+        // wakes on a pending interrupt even while PRIMASK masks it).
+        cortex_m::interrupt::free(|_| {
+            self.alarm.set(us);
+            if !self.eth.rx_pending() && !self.alarm.due() {
+                cortex_m::asm::wfi();
+            }
+        });
+    }
+
+    /// Lights the error LED, logs why start-up failed and resets (the next
+    /// boot reports the panic).
+    pub fn fatal(&mut self, what: &str, e: impl defmt::Format) -> ! {
+        self.leds.set_error(true);
+        defmt::panic!("{=str}: {}", what, e)
     }
 }
 

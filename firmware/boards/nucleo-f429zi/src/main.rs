@@ -1,10 +1,18 @@
 //! The echo firmware on a NUCLEO-F429ZI: STM32F429ZI, its on-chip Ethernet MAC
 //! and the board's LAN8742A PHY over RMII.
 //!
-//! This crate is only the board: bring-up, the smoltcp driver adapter, the
-//! clock, where memory lives, the LEDs, what happens on a fault, and which
-//! optional services (Cargo features `ipv6`, `udp`, `dhcp`, `sntp`) are
-//! switched on. The echo service is `echo-core`.
+//! Only board matters live here; the echo service is `echo-core`. The files
+//! are the board template every board crate follows (README.md):
+//!
+//! | file | what |
+//! | --- | --- |
+//! | `main.rs` | entry, server start-up, the one main loop; the host stub |
+//! | `board.rs` | bring-up into a [`board::Board`]; its periodic check, watchdog and sleep |
+//! | `memory.rs` | every static: DMA rings, socket table, slots, TCP buffers, service buffers |
+//! | `clock.rs` | monotonic clock and wake-up alarm (TIM2); no wall clock source (no RTC battery) |
+//! | `eth.rs` | driver glue: smoltcp's `phy::Device` on stm32-eth's DMA rings |
+//! | `fault.rs` | panic and HardFault: record, reset, report at the next boot; the watchdog |
+//! | `link.rs`, `leds.rs`, `ident.rs`, `reset_cause.rs` | this board's PHY, LEDs, MAC from the unique ID, reset-cause decoding |
 //!
 //! Build and flash (probe-rs, through the cargo runner):
 //! `cargo run -p nucleo-f429zi --target thumbv7em-none-eabihf --profile firmware`.
@@ -15,7 +23,7 @@ mod board;
 #[cfg(target_os = "none")]
 mod clock;
 #[cfg(target_os = "none")]
-mod eth_device;
+mod eth;
 #[cfg(target_os = "none")]
 mod fault;
 // Pure helpers: also built for the host, where `cargo test` runs their tests.
@@ -25,10 +33,10 @@ mod ident;
 mod leds;
 #[cfg(target_os = "none")]
 mod link;
+#[cfg(target_os = "none")]
+mod memory;
 #[cfg(any(target_os = "none", test))]
 mod reset_cause;
-#[cfg(target_os = "none")]
-mod storage;
 
 #[cfg(target_os = "none")]
 use defmt_rtt as _;
@@ -45,95 +53,51 @@ fn main() {
     std::process::exit(2);
 }
 
+/// Bring-up, then the one loop: poll the server, let the board look after
+/// itself, feed the watchdog, sleep until smoltcp's next deadline, the
+/// board's next check or a frame.
 #[cfg(target_os = "none")]
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    use echo_core::smoltcp::time::{Duration, Instant};
-    use echo_core::smoltcp::wire::EthernetAddress;
-    use echo_core::{EchoConfig, EchoServer, NetConfig, ServiceConfig};
-
-    /// How often the PHY is asked about the link (a few MDIO reads) and the
-    /// receive ring is checked.
-    const LINK_POLL: Duration = Duration::from_millis(250);
-
-    let memory = storage::take();
-    let mut board = board::init(memory.rx_ring, memory.tx_ring);
-
-    let mut net = NetConfig::DEFAULT;
-    net.mac = EthernetAddress(board.mac);
-    // A byte array rather than `EthernetAddress`'s Format: 0.5 KiB less flash.
-    defmt::info!("MAC {=[u8; 6]:02x} (from the chip's unique ID)", board.mac);
-    match board.random_seed {
-        Some(seed) => net.random_seed = seed,
-        None => {
-            defmt::warn!("hardware RNG failed: TCP sequence numbers use the fixed default seed")
-        }
+    let memory = memory::take();
+    let mut board = board::init(memory.eth);
+    let mut server = start(&mut board, memory.server, memory.services);
+    loop {
+        let now = clock::now();
+        let wait = server.poll(now, &mut board.eth);
+        let until_check = board.check(now, &server);
+        board.feed_watchdog();
+        board.sleep(wait.map_or(until_check, |w| w.min(until_check)));
     }
+}
+
+/// The echo server on the board's device, with the services this build's
+/// features include (UDP echo, DHCP, SNTP) and the board's wall clock.
+#[cfg(target_os = "none")]
+fn start(
+    board: &mut board::Board,
+    storage: echo_core::Storage<'static>,
+    services: &'static mut echo_core::ServiceMemory,
+) -> echo_core::EchoServer<'static> {
+    use echo_core::{EchoConfig, EchoServer, ServiceConfig};
+
+    // Copied out first: once the board's device has been handed to code the
+    // compiler cannot see through, it no longer knows the board's fields
+    // unchanged, and a constant config (the MPS2's) would not fold (136 B).
+    let (net, wall_clock) = (board.net, board.wall_clock);
     let now = clock::now();
-    let started =
-        EchoServer::new(&net, &EchoConfig::DEFAULT, &mut board.device, now, memory.server).and_then(|mut server| {
-            // UDP echo, DHCP, SNTP: whichever this build's features include.
-            server.enable_services(now, memory.services, &ServiceConfig::DEFAULT).map(|()| server)
-        });
+    let started = EchoServer::new(&net, &EchoConfig::DEFAULT, &mut board.eth, now, storage)
+        .and_then(|mut server| server.enable_services(now, services, &ServiceConfig::DEFAULT).map(|()| server));
     let mut server = match started {
         Ok(server) => server,
-        Err(e) => {
-            board.leds.set_error(true);
-            defmt::panic!("echo server: {}", e)
-        }
+        Err(e) => board.fatal("echo server", e),
     };
     #[cfg(feature = "ipv6")]
     if let Some(v6) = net.ipv6 {
         defmt::info!("IPv6 {} and {}", v6, net.link_local());
     }
-    // No RTC (no backup battery on the NUCLEO): until SNTP, if built in, sets
-    // it, the core's wall clock is unset.
-    defmt::info!("until a wall clock is set, replies are stamped with the time since boot, as 1970");
-
-    let mut next_check = Instant::ZERO;
-    let mut reported = board.device.stats();
-    loop {
-        board.watchdog.feed();
-        let now = clock::now();
-        if now >= next_check {
-            next_check = now + LINK_POLL;
-            if let Some(link) = &mut board.link {
-                link.poll();
-            }
-            let stats = board.device.stats();
-            if stats.rx_errors != reported.rx_errors || stats.tx_dropped != reported.tx_dropped {
-                defmt::warn!("ethernet: {}", stats);
-                reported = stats;
-            }
-            if board.device.rx_ring_out_of_step() {
-                defmt::error!("receive ring out of step with the DMA after an errored frame: resetting");
-                fault::reset(reset_cause::Crash::RxRingOutOfStep);
-            }
-        }
-
-        let wait = server.poll(now, &mut board.device);
-
-        let link_up = board.link.as_ref().is_some_and(|l| l.is_up());
-        board.leds.show(link_up, server.open_connections());
-
-        // Sleep until smoltcp's next deadline or the next link check,
-        // whichever comes first (at most 0.5 s, for the watchdog); a frame
-        // received or sent ends the sleep early through the ETH interrupt.
-        // Both are counted from `now`, as smoltcp counts its delay.
-        let until_check = next_check - now;
-        let sleep = wait.map_or(until_check, |d| d.min(until_check));
-        let sleep_us = sleep.total_micros().min(u64::from(clock::MAX_SLEEP_US)) as u32;
-        if sleep_us == 0 {
-            continue;
-        }
-        // Interrupts off between the last look at the ring and `wfi`, so a
-        // frame or the alarm arriving in between still ends the sleep (WFI
-        // wakes on a pending interrupt even while PRIMASK masks it).
-        cortex_m::interrupt::free(|_| {
-            board.alarm.set(sleep_us);
-            if !board.device.rx_pending() && !board.alarm.due() {
-                cortex_m::asm::wfi();
-            }
-        });
+    if let Some(unix_ms) = wall_clock {
+        server.set_unix_time(now, unix_ms);
     }
+    server
 }

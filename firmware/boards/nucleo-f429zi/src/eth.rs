@@ -1,4 +1,5 @@
-//! smoltcp 0.14's `phy::Device` over the DMA descriptor rings of stm32-eth.
+//! Driver glue: smoltcp 0.14's `phy::Device` over the DMA descriptor rings
+//! of stm32-eth.
 //!
 //! stm32-eth ships its own adapter (feature `smoltcp-phy`), but for smoltcp
 //! 0.12; this one is the same idea for the smoltcp the echo core uses. Frames
@@ -104,7 +105,7 @@ impl<'rx, 'tx> Device for EthDevice<'rx, 'tx> {
         caps.max_transmission_unit = MAX_FRAME;
         // smoltcp caps each TCP connection's advertised window at this many
         // segments, so all connections together cannot have more full-size
-        // frames in flight toward us than the RX ring holds (storage.rs).
+        // frames in flight toward us than the RX ring holds (memory.rs).
         caps.max_burst_size = Some(self.max_burst);
         // Every TX descriptor asks the MAC to insert the IPv4 header and
         // TCP/UDP/ICMP/ICMPv6 checksums (CIC = 0b11), so smoltcp computes none

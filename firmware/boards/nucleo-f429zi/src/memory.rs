@@ -1,6 +1,7 @@
 //! Where the memory lives and how big it is. Everything is a static in SRAM
 //! (reachable by the Ethernet DMA; see memory.x) that starts zeroed or is
-//! filled at run time, so it lands in `.bss` and costs no flash.
+//! filled at run time, so it lands in `.bss` and costs no flash. [`take`]
+//! hands them out once, at start-up.
 
 use echo_core::smoltcp::iface::SocketStorage;
 use echo_core::{ServiceMemory, Slot, Storage, DEFAULT_BACKLOG};
@@ -53,7 +54,9 @@ static TX_RING: ConstStaticCell<[TxRingEntry; TX_DESCRIPTORS]> =
 // SocketStorage::EMPTY is not all zeroes: as a constant initialiser it
 // would be copied from flash (.data); filled at run time it stays in .bss.
 static SOCKET_TABLE: StaticCell<[SocketStorage<'static>; SOCKETS]> = StaticCell::new();
-static SLOTS: ConstStaticCell<[Slot; CONNECTIONS]> = ConstStaticCell::new([Slot::EMPTY; CONNECTIONS]);
+// Filled at run time: with `ipv6` an empty slot is not all zeros, and a
+// constant initialiser would put the slots in flash-backed `.data`.
+static SLOTS: StaticCell<[Slot; CONNECTIONS]> = StaticCell::new();
 static RX: ConstStaticCell<[u8; CONNECTIONS * RX_PER_CONNECTION]> =
     ConstStaticCell::new([0; CONNECTIONS * RX_PER_CONNECTION]);
 static TX: ConstStaticCell<[u8; CONNECTIONS * TX_PER_CONNECTION]> =
@@ -62,12 +65,18 @@ static TX: ConstStaticCell<[u8; CONNECTIONS * TX_PER_CONNECTION]> =
 // Packet metadata is not all zeroes either: filled at run time, like the table.
 static SERVICES: StaticCell<ServiceMemory> = StaticCell::new();
 
+/// What the Ethernet driver needs in RAM: the DMA's descriptor rings.
+pub struct EthMemory {
+    /// Receive descriptors and frame buffers.
+    pub rx_ring: &'static mut [RxRingEntry],
+    /// Transmit descriptors and frame buffers.
+    pub tx_ring: &'static mut [TxRingEntry],
+}
+
 /// All of the firmware's long-lived memory.
 pub struct Memory {
-    /// Receive descriptors and frame buffers for the Ethernet DMA.
-    pub rx_ring: &'static mut [RxRingEntry],
-    /// Transmit descriptors and frame buffers for the Ethernet DMA.
-    pub tx_ring: &'static mut [TxRingEntry],
+    /// For the Ethernet driver.
+    pub eth: EthMemory,
     /// Sockets, slots and TCP buffers for the echo server.
     pub server: Storage<'static>,
     /// Buffers of the optional services this build has (UDP echo, DHCP, SNTP).
@@ -77,11 +86,10 @@ pub struct Memory {
 /// Hands out the statics. Called once at start-up (a second call panics).
 pub fn take() -> Memory {
     Memory {
-        rx_ring: RX_RING.take(),
-        tx_ring: TX_RING.take(),
+        eth: EthMemory { rx_ring: RX_RING.take(), tx_ring: TX_RING.take() },
         server: Storage {
             sockets: SOCKET_TABLE.init([SocketStorage::EMPTY; SOCKETS]),
-            slots: SLOTS.take(),
+            slots: SLOTS.init([Slot::EMPTY; CONNECTIONS]),
             rx: RX.take(),
             tx: TX.take(),
         },
