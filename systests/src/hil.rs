@@ -264,6 +264,7 @@ pub fn run(args: &Args) -> Report {
             let route = interface(&args.iface, ip6.into());
             if let Err(why) = route {
                 report.add("IPv6 TCP echo", Status::Fail, why);
+                report.add("IPv6 UDP echo", Status::Skip, "not tried: no route (see IPv6 TCP echo)");
             } else {
                 report.outcome("IPv6 TCP echo", checks::tcp_echo(link, server6, clock));
                 if args.no_udp {
@@ -344,7 +345,7 @@ fn probe(server: SocketAddr) -> Result<(i64, String), String> {
     let mut stream = Here.tcp(server, FIRST_CONNECT).map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::ConnectionRefused => {
-                "something answered but refused the port: is it the echo firmware?"
+                "refused: is it the echo firmware on this port, with a slot free (no other clients)?"
             }
             _ => "is the device running, at this address, and cabled to this interface?",
         };
