@@ -88,7 +88,7 @@ pub fn send_all_then_read_to_eof(stream: &mut TcpStream, data: &[u8], limit: Dur
 }
 
 /// `read_exact` whose error says how much did arrive.
-fn read_exact_reporting(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(), String> {
+pub fn read_exact_reporting(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(), String> {
     let mut got = 0;
     while got < buf.len() {
         match stream.read(&mut buf[got..]) {

@@ -79,9 +79,14 @@ impl Dnsmasq {
         Ok(Dnsmasq { daemon })
     }
 
+    /// dnsmasq's lease file.
+    pub fn lease_file(&self) -> std::path::PathBuf {
+        self.daemon.dir().join("leases")
+    }
+
     /// The leases dnsmasq has recorded (its lease file).
     pub fn leases(&self) -> Vec<Lease> {
-        let text = std::fs::read_to_string(self.daemon.dir().join("leases")).unwrap_or_default();
+        let text = std::fs::read_to_string(self.lease_file()).unwrap_or_default();
         text.lines()
             .filter_map(|line| {
                 let mut fields = line.split_whitespace();

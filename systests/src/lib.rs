@@ -26,6 +26,11 @@
 //! Each target's output goes to `$TMPDIR/echo-systests/<namespace>-<target>.log`;
 //! it is printed when a test fails, and kept if `SYSTESTS_KEEP_LOGS` is set.
 //!
+//! The end-to-end checks themselves are in [`checks`], shared with [`hil`]:
+//! the runner for a device that is already running (a flashed board),
+//! `cargo xtask hil` or this crate's `hil` binary, which `tests/hil.rs`
+//! points at host-sim and QEMU in test namespaces.
+//!
 //! `tests/dhcp_ntp.rs` also runs real servers inside the namespace, on the
 //! TAP's host side ([`dnsmasq`], [`chrony`], under `faketime` for a clock the
 //! host does not have): Debian packages `dnsmasq chrony faketime`. Their
@@ -37,11 +42,13 @@ pub mod attacker;
 pub mod bins;
 pub mod bound;
 pub mod capture;
+pub mod checks;
 pub mod chrony;
 pub mod client;
 pub mod counters;
 pub mod daemon;
 pub mod dnsmasq;
+pub mod hil;
 pub mod malformed;
 pub mod netns;
 pub mod packet;

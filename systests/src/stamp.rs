@@ -95,13 +95,19 @@ pub fn stamp_of(reply: &[u8], payload: &[u8]) -> Result<i64, String> {
 /// chunk size. The sent data must not contain `[`, which is what lets a stamp
 /// be told from payload.
 pub fn unstamp(stream: &[u8]) -> Result<Vec<u8>, String> {
+    unstamp_with(stream, &check_recent)
+}
+
+/// [`unstamp`] with each stamp's time judged by `check` instead of
+/// [`check_recent`] (a device without a wall clock stamps from 1970).
+pub fn unstamp_with(stream: &[u8], check: &dyn Fn(i64) -> Result<(), String>) -> Result<Vec<u8>, String> {
     let mut payload = Vec::with_capacity(stream.len());
     let mut rest = stream;
     let mut records = 0;
     while !rest.is_empty() {
         let (time, after) =
             parse_stamp(rest).map_err(|e| format!("record {records} at byte {}: {e}", stream.len() - rest.len()))?;
-        check_recent(time)?;
+        check(time)?;
         let len = after.iter().position(|&b| b == b'[').unwrap_or(after.len());
         if len == 0 || len > CHUNK {
             return Err(format!("record {records} carries {len} payload bytes (must be 1..={CHUNK})"));

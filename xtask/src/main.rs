@@ -2,6 +2,7 @@
 //! wherever cargo does. Each command lives in its own module.
 
 mod bench;
+mod hil;
 mod qemu;
 mod runner;
 mod setup;
@@ -32,10 +33,26 @@ enum Command {
     Size(size::Args),
     /// Measure host-sim against the kernel's TCP stack (root; network namespaces).
     Bench(bench::Args),
+    /// Check a device that is already running (a flashed board, `cargo xtask
+    /// qemu`, host-sim) end to end through this host's interface toward it:
+    /// tutorial client and stamp, 5 concurrent + 6th refused, 64 KiB
+    /// half-close, UDP, IPv6, DHCP/SNTP when asked, bench floors. Prints a
+    /// pass/fail table; exit status 1 if a check fails.
+    #[command(after_help = HIL_EXAMPLES)]
+    Hil(systests::hil::Args),
     /// Cargo's target runner for thumbv7em-none-eabihf (see .cargo/config.toml).
     #[command(hide = true)]
     Runner(runner::Args),
 }
+
+const HIL_EXAMPLES: &str = "\
+Examples:
+  # a NUCLEO cabled to enp3s0 (once: ip addr add 192.168.69.100/24 dev enp3s0)
+  cargo xtask hil --device 192.168.69.1 --iface enp3s0
+  # the MPS2 firmware under `cargo xtask qemu` (tap0), dual stack, QEMU's clock from the host
+  cargo xtask hil --device 192.168.69.1 --iface tap0 --ip6 fdaa::1 --expect-time
+  # a board that took 192.168.69.57 from DHCP and its clock from SNTP
+  cargo xtask hil --device 192.168.69.57 --iface enp3s0 --dhcp --sntp";
 
 fn main() {
     let cli = Cli::parse();
@@ -44,6 +61,7 @@ fn main() {
         Command::Qemu(a) => qemu::run(a),
         Command::Size(a) => size::run(a),
         Command::Bench(a) => bench::run(a),
+        Command::Hil(a) => hil::run(a),
         Command::Runner(a) => runner::run(a),
     };
     if let Err(e) = result {
