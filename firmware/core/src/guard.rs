@@ -703,6 +703,12 @@ fn tcp(cx: &mut Cx, src_mac: EthernetAddress, frame: &[u8], src: IpAddress, dst:
         }
         (None, true, false, false) => new_syn(cx, src_mac, frame, remote, dst, seq),
         (Some(i), false, true, false) => {
+            // This ACK may complete the handshake: the server looks at the
+            // slot before the next frame, so a SYN right behind it does not
+            // take the new connection for a half-open one.
+            if cx.slots[i].state == SlotState::Handshake {
+                cx.changed = true;
+            }
             let flow = &mut cx.slots[i].flow;
             if flow.known && seq == flow.peer_nxt {
                 let len = seg.payload().len() as u32 + seg.fin() as u32;
