@@ -224,7 +224,7 @@ impl<'a> EchoServer<'a> {
         let net = self.net_now(now);
         self.iface.poll_maintenance(now);
         self.guard.tick(now, &mut self.stats, &mut self.events);
-        guard::flush(&mut self.guard, &self.slots[..self.slots.len() - self.unborn.left], &net, device);
+        guard::flush(&mut self.guard, prefix(self.slots, self.slots.len() - self.unborn.left), &net, device);
         // One frame at a time, so the slots are looked at again between a
         // SYN that took a listener and the next one, and room can be made.
         let mut listeners = self.listeners();
@@ -232,7 +232,7 @@ impl<'a> EchoServer<'a> {
             let made = self.made();
             let cell = RefCell::new(Cx {
                 guard: &mut self.guard,
-                slots: &mut self.slots[..made],
+                slots: prefix_mut(self.slots, made),
                 stats: &mut self.stats,
                 events: &mut self.events,
                 net: &net,
@@ -247,7 +247,7 @@ impl<'a> EchoServer<'a> {
             if result == PollIngressSingleResult::None {
                 break;
             }
-            guard::flush(&mut self.guard, &self.slots[..self.slots.len() - self.unborn.left], &net, device);
+            guard::flush(&mut self.guard, prefix(self.slots, self.slots.len() - self.unborn.left), &net, device);
             if let Some(victim) = self.guard.make_room {
                 self.make_room(victim, &net, device);
                 self.guard.room_made();
@@ -266,7 +266,7 @@ impl<'a> EchoServer<'a> {
             let made = self.made();
             let cell = RefCell::new(Cx {
                 guard: &mut self.guard,
-                slots: &mut self.slots[..made],
+                slots: prefix_mut(self.slots, made),
                 stats: &mut self.stats,
                 events: &mut self.events,
                 net: &net,
@@ -342,7 +342,7 @@ impl<'a> EchoServer<'a> {
     }
 
     fn listeners(&self) -> usize {
-        self.slots[..self.made()].iter().filter(|s| s.state == SlotState::Listening).count()
+        prefix(self.slots, self.made()).iter().filter(|s| s.state == SlotState::Listening).count()
     }
 
     /// Resets the connection in slot `victim` so a new client can have it
@@ -386,7 +386,7 @@ impl<'a> EchoServer<'a> {
 
     /// Connections currently open (serving or finishing their close).
     pub fn open_connections(&self) -> usize {
-        self.slots[..self.made()].iter().filter(|s| !s.is_free()).count()
+        prefix(self.slots, self.made()).iter().filter(|s| !s.is_free()).count()
     }
 
     /// The smoltcp interface, e.g. to change addresses at run time.
@@ -432,7 +432,7 @@ impl<'a> EchoServer<'a> {
     fn service(&mut self, now: Instant) {
         let (config, clock) = (self.config, self.clock);
         let made = self.made();
-        for slot in self.slots[..made].iter_mut() {
+        for slot in prefix_mut(self.slots, made).iter_mut() {
             let Some(handle) = slot.handle else { continue };
             let sock = self.sockets.get_mut::<tcp::Socket>(handle);
             let (state, step) = slot::next(slot.state, sock.state(), sock.can_recv());
@@ -538,10 +538,10 @@ impl<'a> EchoServer<'a> {
     /// only be sockets smoltcp walks through on every poll.
     fn balance(&mut self) {
         let made = self.made();
-        let serving = self.slots[..made].iter().filter(|s| s.is_serving()).count();
+        let serving = prefix(self.slots, made).iter().filter(|s| s.is_serving()).count();
         let want = self.config.backlog.saturating_sub(serving).min(LISTEN_AHEAD);
         let mut listening = self.listeners();
-        for slot in self.slots[..made].iter_mut().rev() {
+        for slot in prefix_mut(self.slots, made).iter_mut().rev() {
             if listening <= want {
                 break;
             }
@@ -583,12 +583,13 @@ impl<'a> EchoServer<'a> {
         }
     }
 
+    #[inline(never)] // Inlined into a board's main loop it costs ~1 KB of flash.
     fn next_wake(&mut self, now: Instant) -> Option<Duration> {
         let mut delay = self.iface.poll_delay(now, &self.sockets);
         let mut sooner = |d: Duration| delay = Some(delay.map_or(d, |cur| cur.min(d)));
         // One pass over the slots that have a socket.
         let made = self.slots.len() - self.unborn.left;
-        for slot in &self.slots[..made] {
+        for slot in prefix(self.slots, made) {
             // A timed-out slot relistens on the next poll: come back promptly.
             if slot.timed_out {
                 sooner(Duration::from_millis(1));
@@ -637,13 +638,14 @@ struct Unborn<'a> {
 
 impl<'a> Unborn<'a> {
     /// Makes the next slot's socket and adds it to `set` (`None` once every
-    /// slot has one).
+    /// slot has one). Out of line: made rarely, and kept out of `poll`.
+    #[inline(never)]
     fn make(&mut self, set: &mut SocketSet<'a>) -> Option<smoltcp::iface::SocketHandle> {
-        if self.left == 0 || self.rx.len() < self.rx_each || self.tx.len() < self.tx_each {
+        if self.left == 0 {
             return None;
         }
-        let (rx, rx_rest) = core::mem::take(&mut self.rx).split_at_mut(self.rx_each);
-        let (tx, tx_rest) = core::mem::take(&mut self.tx).split_at_mut(self.tx_each);
+        let (rx, rx_rest) = core::mem::take(&mut self.rx).split_at_mut_checked(self.rx_each)?;
+        let (tx, tx_rest) = core::mem::take(&mut self.tx).split_at_mut_checked(self.tx_each)?;
         (self.rx, self.tx) = (rx_rest, tx_rest);
         self.left -= 1;
         let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
@@ -652,6 +654,16 @@ impl<'a> Unborn<'a> {
         socket.set_keep_alive(self.keep_alive);
         Some(set.add(socket))
     }
+}
+
+/// The first `n` slots (no panic path: `n` is clamped).
+fn prefix(slots: &[Slot], n: usize) -> &[Slot] {
+    &slots[..n.min(slots.len())]
+}
+
+fn prefix_mut(slots: &mut [Slot], n: usize) -> &mut [Slot] {
+    let n = n.min(slots.len());
+    &mut slots[..n]
 }
 
 /// The smoltcp interface with the configured addresses and route.
