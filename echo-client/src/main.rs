@@ -158,6 +158,11 @@ struct BenchArgs {
           value_parser = clap::value_parser!(u64).range(1..))]
     max_pings: u64,
 
+    /// Idle connections to hold open during the latency phase (each echoes one byte first)
+    #[arg(long, value_name = "N", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=60_000))]
+    idle_conns: u32,
+
     /// Stop the setup phase after this many connections
     #[arg(long, value_name = "N", default_value_t = 10_000,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -220,6 +225,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
                 duration: b.duration,
                 ping_size: b.ping_size as usize,
                 max_pings: b.max_pings,
+                idle_conns: b.idle_conns as usize,
                 max_setups: b.max_setups,
                 connect_timeout: b.net.connect_timeout,
                 reply_timeout: b.net.reply_timeout,

@@ -43,6 +43,11 @@ pub struct Args {
     #[arg(long, value_name = "N,..", value_delimiter = ',', default_values_t = [1u16, 5],
           value_parser = clap::value_parser!(u16).range(1..=64))]
     conns: Vec<u16>,
+    /// Idle connections held open for the latency-with-open-connections figures,
+    /// comma-separated; 0 to skip them [default: 5,200,1000; 5,200 with --smoke]
+    #[arg(long, value_name = "N,..", value_delimiter = ',',
+          value_parser = clap::value_parser!(u16).range(0..=10_000))]
+    open: Vec<u16>,
     /// Bytes per write when streaming
     #[arg(long, value_name = "BYTES", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..=1_048_576))]
@@ -122,6 +127,14 @@ pub fn run(args: Args) -> Result<()> {
     configs.dedup();
     configs.extend([Config::Latency, Config::Setup]);
     let rss_conns = args.conns.iter().copied().max().unwrap_or(1);
+    let mut open: Vec<u16> = match (args.open.is_empty(), args.smoke) {
+        (false, _) => args.open.iter().copied().filter(|&n| n > 0).collect(),
+        (true, true) => vec![5, 200],
+        (true, false) => vec![5, 200, 1000],
+    };
+    open.sort_unstable();
+    open.dedup();
+    let open_configs: Vec<Config> = open.iter().map(|&n| Config::LatencyOpen(n)).collect();
 
     proc::catch_interrupts()?;
     let _lock = Lock::take(Path::new(LOCK))?;
@@ -148,7 +161,7 @@ pub fn run(args: Args) -> Result<()> {
         "\n==> starting host-sim (namespace echo-bench-sim) and kernel-echo (echo-bench-k1/k2); logs in {}",
         logs.display()
     );
-    let mut targets = [Target::host_sim(&bins, mode, &args.sim_args, &logs)?, Target::kernel(&bins, mode, &logs)?];
+    let mut targets = vec![Target::host_sim(&bins, mode, &args.sim_args, &logs)?, Target::kernel(&bins, mode, &logs)?];
     for t in &mut targets {
         t.wait_ready(&bins, Duration::from_secs(15))?;
     }
@@ -178,6 +191,36 @@ pub fn run(args: Args) -> Result<()> {
     let idle_cpu = idle_cpu(&targets)?;
     for t in &mut targets {
         t.ensure_alive()?;
+    }
+
+    // Latency with connections held open: host-sim again, with slots for
+    // them all (its slots are fixed at start), so the figures above keep
+    // the server as configured.
+    if let Some(&most) = open.last() {
+        let sim_args = open_sim_args(&args.sim_args, most);
+        eprintln!("\n==> latency with up to {most} connections open; host-sim restarted with `{}`", sim_args.join(" "));
+        drop(targets.remove(0));
+        targets.insert(0, Target::host_sim(&bins, mode, &sim_args, &logs)?);
+        targets[0].wait_ready(&bins, Duration::from_secs(15))?;
+        let total = runs as usize * targets.len() * open_configs.len();
+        let mut done = 0;
+        for run in 0..runs {
+            let order: Vec<usize> = if run % 2 == 0 { vec![0, 1] } else { vec![1, 0] };
+            for &ti in &order {
+                for &config in &open_configs {
+                    done += 1;
+                    eprint!("[run {}/{runs}, {done}/{total}] {:<8} {:<18} ", run + 1, targets[ti].label, config.name());
+                    let figs = measure(&mut targets[ti], &bins, config, secs, args.size, false, &mut None)?;
+                    eprintln!("{}", brief(&figs));
+                    table.add(ti, targets.len(), &figs);
+                    // Let the idle connections' closes finish before the next count.
+                    pause(Duration::from_millis(500))?;
+                }
+            }
+        }
+        for t in &mut targets {
+            t.ensure_alive()?;
+        }
     }
     let labels: Vec<&'static str> = targets.iter().map(|t| t.label).collect();
     // Stops the servers and removes their namespaces before QEMU takes the CPU.
@@ -210,7 +253,7 @@ pub fn run(args: Args) -> Result<()> {
             ),
             commit: procfs::git_commit(&root()),
             plan: format!(
-                "{runs} run(s) per target, {secs} s per measurement, {} echo, {}-byte writes, streaming with {} connection(s){}",
+                "{runs} run(s) per target, {secs} s per measurement, {} echo, {}-byte writes, streaming with {} connection(s){}{}",
                 mode,
                 args.size,
                 args.conns.iter().map(u16::to_string).collect::<Vec<_>>().join(" and "),
@@ -218,6 +261,14 @@ pub fn run(args: Args) -> Result<()> {
                     String::new()
                 } else {
                     format!("; host-sim given `{}`", args.sim_args.join(" "))
+                },
+                match open.last() {
+                    None => String::new(),
+                    Some(&most) => format!(
+                        "; latency with {} idle connections held open, against host-sim restarted with `{}`",
+                        open.iter().map(u16::to_string).collect::<Vec<_>>().join(", "),
+                        open_sim_args(&args.sim_args, most).join(" ")
+                    ),
                 }
             ),
         };
@@ -299,6 +350,21 @@ fn qemu_run(bins: &Bins, elf: &Path, logs: &Path, secs: f64, size: u32) -> Resul
         all.extend(figs);
     }
     Ok(all)
+}
+
+/// host-sim's arguments for the open-connection figures: slots for `most`
+/// idle connections and the measuring one (unless `--max-conn` is given),
+/// with a buffer small enough for host-sim's memory cap.
+fn open_sim_args(extra: &[String], most: u16) -> Vec<String> {
+    let given = |flag: &str| extra.iter().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    let mut args = extra.to_vec();
+    if !given("--max-conn") {
+        args.extend(["--max-conn".to_owned(), (usize::from(most) + 8).to_string()]);
+    }
+    if !given("--buffer") {
+        args.extend(["--buffer".to_owned(), "16384".to_owned()]);
+    }
+    args
 }
 
 fn rss(pid: u32) -> Option<f64> {

@@ -1,5 +1,7 @@
 //! Latency phase: ping-pong of small messages on one connection with
 //! TCP_NODELAY; each round trip (send, whole echo verified) is one sample.
+//! Optionally with idle connections held open all the while, to show what
+//! open connections cost the server per round trip.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
@@ -20,6 +22,8 @@ const SEED: u64 = 0x1a7e_0000;
 pub struct LatencyFigures {
     /// Bytes per ping.
     pub size: usize,
+    /// Idle connections held open meanwhile.
+    pub idle_conns: usize,
     /// Round trips completed.
     pub samples: u64,
     /// Round trips measured, in microseconds.
@@ -28,6 +32,7 @@ pub struct LatencyFigures {
 
 /// Runs ping-pongs until the phase's time or count is used up.
 pub fn run(cfg: &Config) -> Result<LatencyFigures> {
+    let idle = open_idle(cfg)?;
     let mut sock = net::connect(&cfg.target, cfg.connect_timeout)?;
     prepare(&sock, cfg)?;
     let mut outgoing = Payload::new(SEED, !cfg.raw);
@@ -55,10 +60,40 @@ pub fn run(cfg: &Config) -> Result<LatencyFigures> {
     }
     progress.finish();
     let _ = sock.shutdown(Shutdown::Write);
+    for s in &idle {
+        let _ = s.shutdown(Shutdown::Write);
+    }
     if hist.is_empty() {
         bail!("no ping completed in {}", secs(cfg.duration));
     }
-    Ok(LatencyFigures { size: cfg.ping_size, samples: hist.len(), rtt: Quantiles::from_ns(&hist) })
+    Ok(LatencyFigures {
+        size: cfg.ping_size,
+        idle_conns: idle.len(),
+        samples: hist.len(),
+        rtt: Quantiles::from_ns(&hist),
+    })
+}
+
+/// `cfg.idle_conns` connections, each proven accepted by one echoed byte,
+/// then left silent.
+fn open_idle(cfg: &Config) -> Result<Vec<TcpStream>> {
+    let mut idle = Vec::with_capacity(cfg.idle_conns);
+    let mut buf = [0u8; 256];
+    for i in 0..cfg.idle_conns {
+        let mut sock = net::connect(&cfg.target, cfg.connect_timeout)
+            .map_err(|e| anyhow!("idle connection {} of {}: {e:#}", i + 1, cfg.idle_conns))?;
+        prepare(&sock, cfg)?;
+        // One byte echoed: the server has accepted it (not just the kernel's
+        // backlog, nor a SYN-ACK of a listener about to be reclaimed).
+        let mut echo = Verifier::new(Payload::new(SEED ^ i as u64, !cfg.raw), cfg.raw);
+        let mut msg = [0u8; 1];
+        Payload::new(SEED ^ i as u64, !cfg.raw).fill(&mut msg);
+        sock.write_all(&msg).map_err(|e| anyhow!("idle connection {}: send failed: {}", i + 1, reason(&e)))?;
+        await_echo(&mut sock, &mut echo, &mut buf, 1, Instant::now() + cfg.reply_timeout, cfg)
+            .map_err(|e| anyhow!("idle connection {}: {e:#}", i + 1))?;
+        idle.push(sock);
+    }
+    Ok(idle)
 }
 
 /// TCP_NODELAY, so small messages leave at once, and the reply timeout on

@@ -56,6 +56,8 @@ pub struct Config {
     pub ping_size: usize,
     /// At most this many pings.
     pub max_pings: u64,
+    /// Idle connections held open during the latency phase (0: none).
+    pub idle_conns: usize,
     /// At most this many connections in the setup phase.
     pub max_setups: u64,
     /// Bound on each connect.

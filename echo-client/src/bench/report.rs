@@ -83,6 +83,7 @@ impl Report {
             let mut v = quantiles(&l.rtt);
             v["size"] = json!(l.size);
             v["samples"] = json!(l.samples);
+            v["idle_conns"] = json!(l.idle_conns);
             v
         });
         let setup = self.setup.as_ref().map(|s| {

@@ -27,6 +27,8 @@ pub struct EchoServer<'a> {
     sockets: SocketSet<'a>,
     socket_capacity: usize,
     slots: &'a mut [Slot],
+    /// Buffers of the slots whose socket is not made yet.
+    unborn: Unborn<'a>,
     #[cfg(feature = "udp")]
     udp: Option<SocketHandle>,
     /// The UDP queue's last sign of movement: frames sent by then, and when.
@@ -76,20 +78,21 @@ impl<'a> EchoServer<'a> {
         }
 
         let socket_capacity = sockets.len();
-        let mut set = SocketSet::new(sockets);
-        for ((slot, rx), tx) in slots.iter_mut().zip(rx.chunks_exact_mut(rx_each)).zip(tx.chunks_exact_mut(tx_each)) {
-            let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
-            // Both survive the socket's reset between connections.
-            socket.set_timeout(config.peer_timeout);
-            socket.set_keep_alive(config.keep_alive);
-            *slot = Slot { handle: Some(set.add(socket)), ..Slot::EMPTY };
-        }
+        let set = SocketSet::new(sockets);
+        // A slot's socket is made when the slot is first needed (see
+        // `Unborn`): smoltcp's `SocketSet::add` scans the table from the
+        // start, so adding thousands up front takes seconds, and every socket
+        // in the set costs every poll.
+        slots.fill(Slot::EMPTY);
+        let unborn =
+            Unborn { rx, tx, rx_each, tx_each, left: n, timeout: config.peer_timeout, keep_alive: config.keep_alive };
 
         let mut server = EchoServer {
             iface: interface(net, device, now),
             sockets: set,
             socket_capacity,
             slots,
+            unborn,
             #[cfg(feature = "udp")]
             udp: None,
             #[cfg(feature = "udp")]
@@ -198,7 +201,8 @@ impl<'a> EchoServer<'a> {
     /// Fails unless the socket table has a free entry (`SocketSet::add` would panic).
     #[allow(dead_code)] // used by the optional services
     fn reserve_socket(&self) -> Result<(), InitError> {
-        let used = self.sockets.iter().count();
+        // The slots' sockets yet to be made have their places kept.
+        let used = self.sockets.iter().count() + self.unborn.left;
         if used >= self.socket_capacity {
             return Err(InitError::TooFewSockets { needed: used + 1, given: self.socket_capacity });
         }
@@ -213,14 +217,15 @@ impl<'a> EchoServer<'a> {
         let net = self.net_now(now);
         self.iface.poll_maintenance(now);
         self.guard.tick(now, &mut self.stats, &mut self.events);
-        guard::flush(&mut self.guard, self.slots, &net, device);
+        guard::flush(&mut self.guard, prefix(self.slots, self.slots.len() - self.unborn.left), &net, device);
         // One frame at a time, so the slots are looked at again between a
         // SYN that took a listener and the next one, and room can be made.
         let mut listeners = self.listeners();
         loop {
+            let made = self.made();
             let cell = RefCell::new(Cx {
                 guard: &mut self.guard,
-                slots: &mut *self.slots,
+                slots: prefix_mut(self.slots, made),
                 stats: &mut self.stats,
                 events: &mut self.events,
                 net: &net,
@@ -235,7 +240,7 @@ impl<'a> EchoServer<'a> {
             if result == PollIngressSingleResult::None {
                 break;
             }
-            guard::flush(&mut self.guard, self.slots, &net, device);
+            guard::flush(&mut self.guard, prefix(self.slots, self.slots.len() - self.unborn.left), &net, device);
             if let Some(victim) = self.guard.make_room {
                 self.make_room(victim, &net, device);
                 self.guard.room_made();
@@ -251,9 +256,10 @@ impl<'a> EchoServer<'a> {
         // Send the replies now rather than on the next wake-up. Each call sends
         // at most one packet per socket: repeat until nothing is left to send.
         loop {
+            let made = self.made();
             let cell = RefCell::new(Cx {
                 guard: &mut self.guard,
-                slots: &mut *self.slots,
+                slots: prefix_mut(self.slots, made),
                 stats: &mut self.stats,
                 events: &mut self.events,
                 net: &net,
@@ -320,8 +326,16 @@ impl<'a> EchoServer<'a> {
         Net { mac: self.net.mac, addrs, gateway, config: self.config, now }
     }
 
+    /// Slots that have a socket: always the first ones, as sockets are made
+    /// in slot order (see [`EchoServer::balance`]); the rest are all
+    /// [`Slot::EMPTY`], so the work per poll follows the most connections
+    /// held at once, not the slots given.
+    fn made(&self) -> usize {
+        self.slots.len() - self.unborn.left
+    }
+
     fn listeners(&self) -> usize {
-        self.slots.iter().filter(|s| s.state == SlotState::Listening).count()
+        prefix(self.slots, self.made()).iter().filter(|s| s.state == SlotState::Listening).count()
     }
 
     /// Resets the connection in slot `victim` so a new client can have it
@@ -365,7 +379,7 @@ impl<'a> EchoServer<'a> {
 
     /// Connections currently open (serving or finishing their close).
     pub fn open_connections(&self) -> usize {
-        self.slots.iter().filter(|s| !s.is_free()).count()
+        prefix(self.slots, self.made()).iter().filter(|s| !s.is_free()).count()
     }
 
     /// The smoltcp interface, e.g. to change addresses at run time.
@@ -410,7 +424,8 @@ impl<'a> EchoServer<'a> {
     /// listening (fewer while connections are served), then the UDP echo.
     fn service(&mut self, now: Instant) {
         let (config, clock) = (self.config, self.clock);
-        for slot in self.slots.iter_mut() {
+        let made = self.made();
+        for slot in prefix_mut(self.slots, made).iter_mut() {
             let Some(handle) = slot.handle else { continue };
             let sock = self.sockets.get_mut::<tcp::Socket>(handle);
             let (state, step) = slot::next(slot.state, sock.state(), sock.can_recv());
@@ -510,11 +525,16 @@ impl<'a> EchoServer<'a> {
     /// Keeps as many slots listening as connections may still be accepted:
     /// `backlog` minus those served, as far as free slots allow. Connections
     /// finishing their close are not served: they sit in spare slots.
+    ///
+    /// At most [`LISTEN_AHEAD`] listen at once: the guard passes one SYN at a
+    /// time and the server relistens before the next frame, so more would
+    /// only be sockets smoltcp walks through on every poll.
     fn balance(&mut self) {
-        let serving = self.slots.iter().filter(|s| s.is_serving()).count();
-        let want = self.config.backlog.saturating_sub(serving);
+        let made = self.made();
+        let serving = prefix(self.slots, made).iter().filter(|s| s.is_serving()).count();
+        let want = self.config.backlog.saturating_sub(serving).min(LISTEN_AHEAD);
         let mut listening = self.listeners();
-        for slot in self.slots.iter_mut().rev() {
+        for slot in prefix_mut(self.slots, made).iter_mut().rev() {
             if listening <= want {
                 break;
             }
@@ -528,9 +548,18 @@ impl<'a> EchoServer<'a> {
             if listening >= want {
                 break;
             }
-            let Some(handle) = slot.handle else { continue };
+            if slot.state != SlotState::Idle || slot.timed_out {
+                continue;
+            }
+            let handle = match slot.handle {
+                Some(handle) => handle,
+                None => match self.unborn.make(&mut self.sockets) {
+                    Some(handle) => *slot.handle.insert(handle),
+                    None => continue,
+                },
+            };
             let sock = self.sockets.get_mut::<tcp::Socket>(handle);
-            if slot.state != SlotState::Idle || sock.state() != tcp::State::Closed || slot.timed_out {
+            if sock.state() != tcp::State::Closed {
                 continue;
             }
             // smoltcp drops the generator for a peer without timestamps: restore it.
@@ -547,29 +576,27 @@ impl<'a> EchoServer<'a> {
         }
     }
 
+    #[inline(never)] // Inlined into a board's main loop it costs ~1 KB of flash.
     fn next_wake(&mut self, now: Instant) -> Option<Duration> {
         let mut delay = self.iface.poll_delay(now, &self.sockets);
         let mut sooner = |d: Duration| delay = Some(delay.map_or(d, |cur| cur.min(d)));
-        if let Some(limit) = self.config.idle_timeout {
-            for slot in
-                self.slots.iter().filter(|s| matches!(s.state, SlotState::Open | SlotState::Closing) && !s.timed_out)
-            {
-                let due = slot.last_active + limit;
-                sooner(if due > now { due - now } else { Duration::ZERO });
+        // One pass over the slots that have a socket.
+        let made = self.slots.len() - self.unborn.left;
+        for slot in prefix(self.slots, made) {
+            // A timed-out slot relistens on the next poll: come back promptly.
+            if slot.timed_out {
+                sooner(Duration::from_millis(1));
+                continue;
             }
-        }
-        if let Some(limit) = self.config.handshake_timeout {
-            for slot in self.slots.iter().filter(|s| s.state == SlotState::Handshake) {
-                let due = slot.since + limit;
-                sooner(if due > now { due - now } else { Duration::ZERO });
-            }
+            let due = match (slot.state, self.config.idle_timeout, self.config.handshake_timeout) {
+                (SlotState::Open | SlotState::Closing, Some(limit), _) => slot.last_active + limit,
+                (SlotState::Handshake, _, Some(limit)) => slot.since + limit,
+                _ => continue,
+            };
+            sooner(if due > now { due - now } else { Duration::ZERO });
         }
         if let Some(at) = self.guard.next_deadline() {
             sooner(if at > now { at - now } else { Duration::ZERO });
-        }
-        // A timed-out slot relistens on the next poll: come back promptly.
-        if self.slots.iter().any(|s| s.timed_out) {
-            sooner(Duration::from_millis(1));
         }
         let deadlines: [Option<Instant>; _] = [
             #[cfg(feature = "dhcp")]
@@ -583,6 +610,53 @@ impl<'a> EchoServer<'a> {
         }
         delay
     }
+}
+
+/// Most slots listening at once (fewer when fewer connections may still be
+/// accepted); see [`EchoServer::balance`].
+const LISTEN_AHEAD: usize = 8;
+
+/// The buffers of the slots whose socket is not made yet, carved off one
+/// socket at a time.
+struct Unborn<'a> {
+    rx: &'a mut [u8],
+    tx: &'a mut [u8],
+    rx_each: usize,
+    tx_each: usize,
+    /// Sockets still to make.
+    left: usize,
+    timeout: Option<Duration>,
+    keep_alive: Option<Duration>,
+}
+
+impl<'a> Unborn<'a> {
+    /// Makes the next slot's socket and adds it to `set` (`None` once every
+    /// slot has one). Out of line: made rarely, and kept out of `poll`.
+    #[inline(never)]
+    fn make(&mut self, set: &mut SocketSet<'a>) -> Option<smoltcp::iface::SocketHandle> {
+        if self.left == 0 {
+            return None;
+        }
+        let (rx, rx_rest) = core::mem::take(&mut self.rx).split_at_mut_checked(self.rx_each)?;
+        let (tx, tx_rest) = core::mem::take(&mut self.tx).split_at_mut_checked(self.tx_each)?;
+        (self.rx, self.tx) = (rx_rest, tx_rest);
+        self.left -= 1;
+        let mut socket = tcp::Socket::new(tcp::SocketBuffer::new(rx), tcp::SocketBuffer::new(tx));
+        // Both survive the socket's reset between connections.
+        socket.set_timeout(self.timeout);
+        socket.set_keep_alive(self.keep_alive);
+        Some(set.add(socket))
+    }
+}
+
+/// The first `n` slots (no panic path: `n` is clamped).
+fn prefix(slots: &[Slot], n: usize) -> &[Slot] {
+    &slots[..n.min(slots.len())]
+}
+
+fn prefix_mut(slots: &mut [Slot], n: usize) -> &mut [Slot] {
+    let n = n.min(slots.len());
+    &mut slots[..n]
 }
 
 /// The smoltcp interface with the configured addresses and route.

@@ -10,6 +10,8 @@ pub enum Config {
     Stream(u16),
     /// Ping-pong on one connection.
     Latency,
+    /// Ping-pong on one connection while this many others are held open, idle.
+    LatencyOpen(u16),
     /// Connect, echo, close, repeated.
     Setup,
 }
@@ -20,9 +22,14 @@ impl Config {
         let (phase, conns) = match self {
             Config::Stream(n) => ("stream", n),
             Config::Latency => ("latency", 1),
+            Config::LatencyOpen(_) => ("latency", 1),
             Config::Setup => ("setup", 1),
         };
-        vec!["--phases".into(), phase.into(), "--conns".into(), conns.to_string()]
+        let mut args = vec!["--phases".into(), phase.into(), "--conns".into(), conns.to_string()];
+        if let Config::LatencyOpen(n) = self {
+            args.extend(["--idle-conns".into(), n.to_string()]);
+        }
+        args
     }
 
     /// A short name for progress lines.
@@ -31,6 +38,7 @@ impl Config {
             Config::Stream(1) => "stream, 1 conn".to_owned(),
             Config::Stream(n) => format!("stream, {n} conns"),
             Config::Latency => "latency".to_owned(),
+            Config::LatencyOpen(n) => format!("latency, {n} open"),
             Config::Setup => "setup".to_owned(),
         }
     }
@@ -88,6 +96,18 @@ pub fn parse(config: Config, json: &str) -> Result<Vec<Figure>> {
                 figure("latency p99 (µs)", "p99 µs", false, num(&["latency", "p99_us"])?),
                 figure("latency p99.9 (µs)", "p99.9 µs", false, num(&["latency", "p999_us"])?),
                 figure("latency max (µs)", "max µs", false, num(&["latency", "max_us"])?),
+            ]
+        }
+        Config::LatencyOpen(n) => {
+            if num(&["latency", "samples"])? < 1.0 {
+                bail!("latency with {n} open: no round trip completed");
+            }
+            if num(&["latency", "idle_conns"])? != f64::from(n) {
+                bail!("latency with {n} open: the client held {} open", num(&["latency", "idle_conns"])?);
+            }
+            vec![
+                figure(format!("latency, {n} conns open: p50 (µs)"), "p50 µs", false, num(&["latency", "p50_us"])?),
+                figure(format!("latency, {n} conns open: p99 (µs)"), "p99 µs", false, num(&["latency", "p99_us"])?),
             ]
         }
         Config::Setup => {
@@ -168,6 +188,16 @@ mod tests {
         assert_eq!(f[0].label, "stream, 5 conns: out (MB/s)");
         assert_eq!(f[0].value, 1.5);
         assert_eq!(f[1].value, 1.25);
+    }
+
+    #[test]
+    fn parses_a_latency_with_open_connections_report() {
+        let json = r#"{"latency":{"samples":10,"idle_conns":200,"p50_us":50.5,"p99_us":90,"p999_us":1,"max_us":1}}"#;
+        let f = parse(Config::LatencyOpen(200), json).unwrap();
+        assert_eq!(f[0].label, "latency, 200 conns open: p50 (µs)");
+        assert_eq!(f[1].value, 90.0);
+        assert!(parse(Config::LatencyOpen(1000), json).is_err());
+        assert_eq!(Config::LatencyOpen(5).client_args()[4..], ["--idle-conns".to_owned(), "5".to_owned()]);
     }
 
     #[test]
