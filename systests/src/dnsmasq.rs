@@ -86,6 +86,19 @@ impl Dnsmasq {
 
     /// The leases dnsmasq has recorded (its lease file).
     pub fn leases(&self) -> Vec<Lease> {
+        // dnsmasq rewrites the file in place (truncate, then write): a read in
+        // between sees it empty. An empty read is retried for up to 0.5 s.
+        for _ in 0..25 {
+            let leases = self.read_leases();
+            if !leases.is_empty() {
+                return leases;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        self.read_leases()
+    }
+
+    fn read_leases(&self) -> Vec<Lease> {
         let text = std::fs::read_to_string(self.lease_file()).unwrap_or_default();
         text.lines()
             .filter_map(|line| {
