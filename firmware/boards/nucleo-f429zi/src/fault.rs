@@ -1,10 +1,10 @@
 //! What happens when things go wrong: the board resets itself and says why
 //! at the next boot, so one left unattended comes back on its own.
 //!
-//! - A panic logs its message, a hard fault its program counter; either
-//!   leaves a record in RAM that start-up code does not clear and resets the
-//!   chip (not panic-probe's breakpoint, which without a debugger ends in a
-//!   HardFault loop).
+//! - A panic logs its message (its location if the message has arguments),
+//!   a hard fault its program counter; either leaves a record in RAM that
+//!   start-up code does not clear and resets the chip (not panic-probe's
+//!   breakpoint, which without a debugger ends in a HardFault loop).
 //! - If the main loop stops (a hang, an endless spin), the independent
 //!   watchdog resets the chip; it runs from its own oscillator (LSI), so a
 //!   dead clock tree cannot stop it.
