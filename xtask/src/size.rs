@@ -40,6 +40,10 @@ pub struct Args {
     /// features alone and with all of them, and print what each one costs.
     #[arg(long, conflicts_with = "no_build")]
     features_cost: bool,
+    /// Also list the N largest symbols of each image (demangled, with their
+    /// sizes) and the bytes of each crate (`cargo bloat` for the firmware).
+    #[arg(long, value_name = "N")]
+    top: Option<usize>,
     /// Only this board (repeatable) [default: all].
     #[arg(long = "board", short = 'p', value_name = "NAME")]
     boards: Vec<String>,
@@ -111,6 +115,16 @@ pub fn run(args: Args) -> Result<()> {
             let result = measure_board(board, &profile, &Variant::Plain, &args);
             report_failure(board, &Variant::Plain, &result);
             rows.push((board, result));
+        }
+    }
+
+    if let Some(n) = args.top {
+        for board in boards.iter().copied() {
+            let elf = elf_path(board, &profile);
+            match std::fs::read(&elf).map_err(anyhow::Error::from).and_then(|image| symbols(&image)) {
+                Ok(syms) => print!("{}", top_report(board, &syms, n)),
+                Err(e) => eprintln!("xtask size: {board}: cannot list symbols of {}: {e:#}", elf.display()),
+            }
         }
     }
 
@@ -321,6 +335,200 @@ fn sizes(image: &[u8]) -> Result<Sizes> {
     Ok(sizes)
 }
 
+/// One symbol that takes flash: its demangled name and size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Symbol {
+    name: String,
+    size: u64,
+}
+
+/// The sized symbols of an ELF image that are in flash (code, constants,
+/// `.data`'s load image), largest first.
+fn symbols(image: &[u8]) -> Result<Vec<Symbol>> {
+    use object::ObjectSymbol;
+    let file = object::File::parse(image).context("not an object file")?;
+    let mut flash = std::collections::HashSet::new();
+    for section in file.sections() {
+        let SectionFlags::Elf { sh_flags } = section.flags() else { continue };
+        let nobits = matches!(section.kind(), SectionKind::UninitializedData | SectionKind::UninitializedTls);
+        if sh_flags & u64::from(elf::SHF_ALLOC) != 0 && !nobits {
+            flash.insert(section.index());
+        }
+    }
+    let mut out: Vec<Symbol> = file
+        .symbols()
+        .filter(|s| s.size() > 0 && s.section_index().is_some_and(|i| flash.contains(&i)))
+        .filter_map(|s| Some(Symbol { name: demangle(s.name().ok()?), size: s.size() }))
+        .collect();
+    out.sort_by(|a, b| b.size.cmp(&a.size).then_with(|| a.name.cmp(&b.name)));
+    Ok(out)
+}
+
+/// Demangles a legacy Rust symbol (`_ZN…E`, the default mangling) without its
+/// hash, and approximately a v0 one (`_R…`, the precompiled `core` and
+/// `compiler_builtins`): its path's identifiers joined by `::`, generic
+/// arguments left out. Anything else (C symbols, local labels) is returned as is.
+fn demangle(raw: &str) -> String {
+    if let Some(v0) = raw.strip_prefix("_R") {
+        return demangle_v0(v0).unwrap_or_else(|| raw.to_owned());
+    }
+    let Some(mut rest) = raw.strip_prefix("_ZN") else { return raw.to_owned() };
+    let mut parts: Vec<String> = Vec::new();
+    while !rest.starts_with('E') {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let Ok(len) = rest[..digits].parse::<usize>() else { return raw.to_owned() };
+        let Some(ident) = rest.get(digits..digits + len) else { return raw.to_owned() };
+        parts.push(ident.to_owned());
+        rest = &rest[digits + len..];
+        if rest.is_empty() {
+            return raw.to_owned();
+        }
+    }
+    let is_hash = |p: &str| p.len() == 17 && p.starts_with('h') && p[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    if parts.last().is_some_and(|p| is_hash(p)) {
+        parts.pop();
+    }
+    parts.iter().map(|p| unescape(p)).collect::<Vec<_>>().join("::")
+}
+
+/// The identifiers of a v0 symbol in order: `<len><ident>` runs, skipping
+/// disambiguators and back-references (`s…_`, `B…_`) and one-letter tags.
+fn demangle_v0(mut rest: &str) -> Option<String> {
+    let mut parts = Vec::new();
+    while let Some(c) = rest.chars().next() {
+        if c.is_ascii_digit() {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            let len: usize = rest[..digits].parse().ok()?;
+            let mut start = digits;
+            if rest[start..].starts_with('_') {
+                start += 1; // separates a length from an identifier starting with a digit or `_`
+            }
+            parts.push(rest.get(start..start + len)?.to_owned());
+            rest = &rest[start + len..];
+        } else if (c == 's' || c == 'B')
+            && rest[1..].bytes().take_while(u8::is_ascii_alphanumeric).count() < rest.len() - 1
+            && rest[1..].trim_start_matches(|ch: char| ch.is_ascii_alphanumeric()).starts_with('_')
+        {
+            let skip = 1 + rest[1..].bytes().take_while(u8::is_ascii_alphanumeric).count() + 1;
+            rest = &rest[skip..];
+        } else {
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    (!parts.is_empty()).then(|| parts.join("::"))
+}
+
+/// `_$LT$impl$u20$Foo$GT$` -> `<impl Foo>`, `..` -> `::`.
+fn unescape(ident: &str) -> String {
+    let ident = if ident.starts_with("_$") { &ident[1..] } else { ident };
+    let mut out = String::new();
+    let mut rest = ident;
+    while let Some(c) = rest.chars().next() {
+        if c == '$' {
+            if let Some(end) = rest[1..].find('$') {
+                let code = &rest[1..1 + end];
+                let decoded = match code {
+                    "SP" => Some('@'),
+                    "BP" => Some('*'),
+                    "RF" => Some('&'),
+                    "LT" => Some('<'),
+                    "GT" => Some('>'),
+                    "LP" => Some('('),
+                    "RP" => Some(')'),
+                    "C" => Some(','),
+                    _ => code.strip_prefix('u').and_then(|h| u32::from_str_radix(h, 16).ok()).and_then(char::from_u32),
+                };
+                if let Some(d) = decoded {
+                    out.push(d);
+                    rest = &rest[end + 2..];
+                    continue;
+                }
+            }
+        } else if let Some(r) = rest.strip_prefix("..") {
+            out.push_str("::");
+            rest = r;
+            continue;
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// The crate a demangled symbol belongs to: the first path segment of the
+/// name, or of the type in `<Type as Trait>::f` / `<Type>::f` (so a trait
+/// impl counts for the type's crate). `core::fmt` is its own group (the
+/// formatting machinery a `Display`/`Debug` pulls in); C and assembler
+/// symbols are grouped by their prefix where it names a crate.
+fn crate_of(name: &str) -> String {
+    fn strip(mut n: &str) -> &str {
+        n = n.trim_start_matches(['<', '&', '*']);
+        for prefix in ["mut ", "const ", "dyn "] {
+            n = n.strip_prefix(prefix).unwrap_or(n);
+        }
+        n.trim_start_matches(['<', '&', '*'])
+    }
+    let mut n = strip(name);
+    // `<T as Trait>::f` with a generic `T`: the trait's crate.
+    if let Some((ty, tr)) = n.split_once(" as ") {
+        if !ty.contains("::") {
+            n = strip(tr);
+        }
+    }
+    if let Some(first) = n.split("::").next().filter(|_| n.contains("::")) {
+        let first = first.split(['<', ' ', '>']).next().unwrap_or(first);
+        if first == "core" && n.starts_with("core::fmt") {
+            return "core::fmt".into();
+        }
+        if first.starts_with("impl ") || first.is_empty() {
+            return "[other]".into();
+        }
+        return first.to_owned();
+    }
+    if name.starts_with("_defmt") || name.starts_with("__defmt") {
+        "defmt".into()
+    } else if name.starts_with(".L") {
+        "[anonymous constants]".into()
+    } else if ["memcpy", "memmove", "memset", "memcmp", "__aeabi", "__udiv", "__divi"]
+        .iter()
+        .any(|p| name.starts_with(p))
+    {
+        "compiler_builtins".into()
+    } else {
+        "[unmangled]".into()
+    }
+}
+
+/// Bytes per crate, largest first.
+fn by_crate(symbols: &[Symbol]) -> Vec<(String, u64, usize)> {
+    let mut groups: std::collections::BTreeMap<String, (u64, usize)> = Default::default();
+    for s in symbols {
+        let g = groups.entry(crate_of(&s.name)).or_default();
+        g.0 += s.size;
+        g.1 += 1;
+    }
+    let mut out: Vec<(String, u64, usize)> = groups.into_iter().map(|(k, (b, n))| (k, b, n)).collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
+fn top_report(board: &str, symbols: &[Symbol], n: usize) -> String {
+    let total: u64 = symbols.iter().map(|s| s.size).sum();
+    let mut out = format!("{board}: {} in {} sized symbols; the {n} largest:\n", human(total), symbols.len());
+    let mut lines = vec![vec!["bytes".to_owned(), "symbol".to_owned()]];
+    lines.extend(symbols.iter().take(n).map(|s| vec![s.size.to_string(), s.name.clone()]));
+    out.push_str(&crate::table::aligned(&lines, 2));
+    out.push_str(&format!("{board}: by crate:\n"));
+    let mut lines = vec![vec!["bytes".to_owned(), "share".to_owned(), "symbols".to_owned(), "crate".to_owned()]];
+    for (name, bytes, count) in by_crate(symbols) {
+        let share = if total == 0 { 0.0 } else { bytes as f64 * 100.0 / total as f64 };
+        lines.push(vec![bytes.to_string(), format!("{share:.1}%"), count.to_string(), name]);
+    }
+    out.push_str(&crate::table::aligned(&lines, 2));
+    out.push('\n');
+    out
+}
+
 /// `42 328 B (41.3 KiB)`.
 fn human(bytes: u64) -> String {
     let digits = bytes.to_string();
@@ -501,6 +709,57 @@ mod tests {
         let md = markdown(&rows);
         assert!(md.contains("| a | build failed |  |  |  |  |  |"), "{md}");
         assert!(md.contains("| b | 6 B (0.0 KiB) | 7 B (0.0 KiB) | 1 | 2 | 3 | 4 |"), "{md}");
+    }
+
+    #[test]
+    fn legacy_symbols_are_demangled_without_their_hash() {
+        assert_eq!(
+            demangle("_ZN7smoltcp6socket3tcp6Socket10send_slice17h127fe135538d152dE"),
+            "smoltcp::socket::tcp::Socket::send_slice"
+        );
+        assert_eq!(
+            demangle("_ZN76_$LT$echo_core..guard..GuardTx$LT$T$GT$$u20$as$u20$smoltcp..phy..TxToken$GT$7consume17h72ed9464e7d9f01eE"),
+            "<echo_core::guard::GuardTx<T> as smoltcp::phy::TxToken>::consume"
+        );
+        assert_eq!(demangle("_RNvNtCs7NhdfSRABLd_17compiler_builtins3mem7memmove"), "compiler_builtins::mem::memmove");
+        assert_eq!(demangle("_RNvMsa_NtCs7ldSeZOOJos_4core3fmtNtB5_9Formatter3pad"), "core::fmt::Formatter::pad");
+        assert_eq!(demangle("memcpy"), "memcpy");
+        assert_eq!(demangle("_ZN3foo"), "_ZN3foo", "truncated names stay as they are");
+    }
+
+    #[test]
+    fn symbols_are_grouped_by_crate() {
+        let cases = [
+            ("smoltcp::socket::tcp::Socket::send_slice", "smoltcp"),
+            ("<echo_core::guard::GuardTx<T> as smoltcp::phy::TxToken>::consume", "echo_core"),
+            ("<core::fmt::Formatter>::pad_integral", "core::fmt"),
+            ("core::fmt::write", "core::fmt"),
+            ("core::panicking::panic_fmt", "core"),
+            ("<&T as core::fmt::Debug>::fmt", "core::fmt"),
+            ("<&mut stm32_eth::dma::RxRing as core::fmt::Debug>::fmt", "stm32_eth"),
+            ("compiler_builtins::mem::memcpy", "compiler_builtins"),
+            ("memcpy", "compiler_builtins"),
+            ("__aeabi_memcpy", "compiler_builtins"),
+            ("_defmt_write", "defmt"),
+            ("defmt::export::fmt", "defmt"),
+            (".Lanon.658218be.20", "[anonymous constants]"),
+            ("__INTERRUPTS", "[unmangled]"),
+        ];
+        for (name, krate) in cases {
+            assert_eq!(crate_of(name), krate, "{name}");
+        }
+        let s = |name: &str, size| Symbol { name: name.into(), size };
+        let syms = [s("smoltcp::a", 10), s("echo_core::b", 30), s("smoltcp::c", 25), s("memcpy", 1)];
+        assert_eq!(
+            by_crate(&syms),
+            [("smoltcp".into(), 35, 2), ("echo_core".into(), 30, 1), ("compiler_builtins".into(), 1, 1)]
+        );
+        let mut sorted = syms.to_vec();
+        sorted.sort_by_key(|s| std::cmp::Reverse(s.size)); // as symbols() returns them
+        let report = top_report("board", &sorted, 2);
+        assert!(report.contains("66 B (0.1 KiB) in 4 sized symbols"), "{report}");
+        let listed: Vec<Vec<&str>> = report.lines().skip(2).take(2).map(|l| l.split_whitespace().collect()).collect();
+        assert_eq!(listed, [["30", "echo_core::b"], ["25", "smoltcp::c"]], "{report}");
     }
 
     #[test]

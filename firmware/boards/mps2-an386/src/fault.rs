@@ -34,7 +34,14 @@ pub fn fatal(what: &str, e: impl defmt::Format) -> ! {
 
 #[panic_handler]
 fn panic(info: &PanicInfo) -> ! {
-    defmt::error!("panic: {}", defmt::Display2Format(info));
+    // The message's text and where it was raised, without core::fmt: a
+    // message with arguments is logged by its location only (formatting it
+    // would link the whole formatting machinery in, ~2 KiB).
+    let (file, line) = info.location().map_or(("?", 0), |l| (l.file(), l.line()));
+    match info.message().as_str() {
+        Some(message) => defmt::error!("panic: {=str} at {=str}:{=u32}", message, file, line),
+        None => defmt::error!("panic at {=str}:{=u32} (message with arguments not formatted)", file, line),
+    }
     stop(PANIC_EXIT)
 }
 

@@ -1,10 +1,10 @@
 //! What happens when things go wrong: the board resets itself and says why
 //! at the next boot, so one left unattended comes back on its own.
 //!
-//! - A panic logs its message, a hard fault its program counter; either
-//!   leaves a record in RAM that start-up code does not clear and resets the
-//!   chip (not panic-probe's breakpoint, which without a debugger ends in a
-//!   HardFault loop).
+//! - A panic logs its message (its location if the message has arguments),
+//!   a hard fault its program counter; either leaves a record in RAM that
+//!   start-up code does not clear and resets the chip (not panic-probe's
+//!   breakpoint, which without a debugger ends in a HardFault loop).
 //! - If the main loop stops (a hang, an endless spin), the independent
 //!   watchdog resets the chip; it runs from its own oscillator (LSI), so a
 //!   dead clock tree cannot stop it.
@@ -93,7 +93,14 @@ pub fn report_last_reset(rcc: &pac::RCC) {
 #[panic_handler]
 fn panic(info: &core::panic::PanicInfo) -> ! {
     cortex_m::interrupt::disable();
-    defmt::error!("panic: {}", defmt::Display2Format(info));
+    // The message's text and where it was raised, without core::fmt: a
+    // message with arguments is logged by its location only (formatting it
+    // would link the whole formatting machinery in, ~2 KiB).
+    let (file, line) = info.location().map_or(("?", 0), |l| (l.file(), l.line()));
+    match info.message().as_str() {
+        Some(message) => defmt::error!("panic: {=str} at {=str}:{=u32}", message, file, line),
+        None => defmt::error!("panic at {=str}:{=u32} (message with arguments not formatted)", file, line),
+    }
     reset(Crash::Panic)
 }
 
