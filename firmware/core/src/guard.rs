@@ -915,43 +915,45 @@ pub(crate) fn flush<D: Device + ?Sized>(guard: &mut Guard, slots: &[Slot], net: 
                         timestamp: synack.timestamp.map(|t| TcpTimestampRepr { tsval: tcp_timestamps::tsval(), ..t }),
                         payload: &[],
                     },
-                    _ => TcpRepr {
-                        src_port: local.port,
-                        dst_port: remote.port,
-                        control: TcpControl::None,
-                        seq_number: TcpSeqNumber(flow.snd_nxt as i32),
-                        ack_number: Some(TcpSeqNumber(flow.rcv_nxt as i32)),
-                        window_len: flow.rcv_wnd.checked_shr(flow.wshift.into()).unwrap_or(0).min(u16::MAX as u32)
-                            as u16,
-                        window_scale: None,
-                        max_seg_size: None,
-                        sack_permitted: false,
-                        sack_ranges: [None; 3],
-                        timestamp: ts,
-                        payload: &[],
-                    },
+                    _ => {
+                        let window = flow.rcv_wnd.checked_shr(flow.wshift.into()).unwrap_or(0).min(u16::MAX as u32);
+                        segment(local, remote, TcpControl::None, flow.snd_nxt, flow.rcv_nxt, window as u16, ts)
+                    }
                 };
                 send_tcp(token, net.mac, flow.peer_mac, local.addr, remote.addr, &repr, &caps);
             }
             Reply::Refuse { mac, local, remote, ack } => {
-                let repr = TcpRepr {
-                    src_port: local.port,
-                    dst_port: remote.port,
-                    control: TcpControl::Rst,
-                    seq_number: TcpSeqNumber(0),
-                    ack_number: Some(TcpSeqNumber(ack as i32)),
-                    window_len: 0,
-                    window_scale: None,
-                    max_seg_size: None,
-                    sack_permitted: false,
-                    sack_ranges: [None; 3],
-                    timestamp: None,
-                    payload: &[],
-                };
+                let repr = segment(local, remote, TcpControl::Rst, 0, ack, 0, None);
                 send_tcp(token, net.mac, mac, local.addr, remote.addr, &repr, &caps);
             }
             Reply::Probe(hop) => probe(token, net, hop, &caps),
         }
+    }
+}
+
+/// A segment without options or payload, as the guard sends them.
+fn segment(
+    local: IpEndpoint,
+    remote: IpEndpoint,
+    control: TcpControl,
+    seq: u32,
+    ack: u32,
+    window: u16,
+    timestamp: Option<TcpTimestampRepr>,
+) -> TcpRepr<'static> {
+    TcpRepr {
+        src_port: local.port,
+        dst_port: remote.port,
+        control,
+        seq_number: TcpSeqNumber(seq as i32),
+        ack_number: Some(TcpSeqNumber(ack as i32)),
+        window_len: window,
+        window_scale: None,
+        max_seg_size: None,
+        sack_permitted: false,
+        sack_ranges: [None; 3],
+        timestamp,
+        payload: &[],
     }
 }
 
@@ -1072,20 +1074,7 @@ pub(crate) fn reset_peer<D: Device + ?Sized>(slot: &Slot, net: &Net, device: &mu
     let caps = device.capabilities().checksum;
     let Some(token) = device.transmit(net.now) else { return };
     let flow = &slot.flow;
-    let repr = TcpRepr {
-        src_port: local.port,
-        dst_port: remote.port,
-        control: TcpControl::Rst,
-        seq_number: TcpSeqNumber(flow.snd_nxt as i32),
-        ack_number: Some(TcpSeqNumber(flow.rcv_nxt as i32)),
-        window_len: 0,
-        window_scale: None,
-        max_seg_size: None,
-        sack_permitted: false,
-        sack_ranges: [None; 3],
-        timestamp: None,
-        payload: &[],
-    };
+    let repr = segment(local, remote, TcpControl::Rst, flow.snd_nxt, flow.rcv_nxt, 0, None);
     send_tcp(token, net.mac, flow.peer_mac, local.addr, remote.addr, &repr, &caps);
 }
 

@@ -222,21 +222,8 @@ impl<'a> EchoServer<'a> {
         // SYN that took a listener and the next one, and room can be made.
         let mut listeners = self.listeners();
         loop {
-            let made = self.made();
-            let cell = RefCell::new(Cx {
-                guard: &mut self.guard,
-                slots: prefix_mut(self.slots, made),
-                stats: &mut self.stats,
-                events: &mut self.events,
-                net: &net,
-                listeners,
-                changed: false,
-            });
-            let result = {
-                let mut guarded = Guarded { inner: &mut *device, cx: &cell };
-                self.iface.poll_ingress_single(now, &mut guarded, &mut self.sockets)
-            };
-            let mut changed = cell.into_inner().changed;
+            let (result, mut changed) = self
+                .guarded(&net, listeners, device, |iface, dev, sockets| iface.poll_ingress_single(now, dev, sockets));
             if result == PollIngressSingleResult::None {
                 break;
             }
@@ -256,18 +243,9 @@ impl<'a> EchoServer<'a> {
         // Send the replies now rather than on the next wake-up. Each call sends
         // at most one packet per socket: repeat until nothing is left to send.
         loop {
-            let made = self.made();
-            let cell = RefCell::new(Cx {
-                guard: &mut self.guard,
-                slots: prefix_mut(self.slots, made),
-                stats: &mut self.stats,
-                events: &mut self.events,
-                net: &net,
-                listeners,
-                changed: false,
-            });
-            let mut guarded = Guarded { inner: &mut *device, cx: &cell };
-            if self.iface.poll_egress(now, &mut guarded, &mut self.sockets) != PollResult::SocketStateChanged {
+            let (result, _) =
+                self.guarded(&net, listeners, device, |iface, dev, sockets| iface.poll_egress(now, dev, sockets));
+            if result != PollResult::SocketStateChanged {
                 break;
             }
         }
@@ -304,6 +282,29 @@ impl<'a> EchoServer<'a> {
         }
         self.udp_moved = (sent, now);
         warn!("udp: replies stuck for 3 s dropped ({} B queued, {} B unread with them)", queued, waiting);
+    }
+
+    /// Runs `f` on the interface with the device behind the guard; returns
+    /// its result and whether a frame may have changed a slot.
+    fn guarded<D: Device + ?Sized, R>(
+        &mut self,
+        net: &Net,
+        listeners: usize,
+        device: &mut D,
+        f: impl FnOnce(&mut Interface, &mut Guarded<'_, '_, D>, &mut SocketSet<'a>) -> R,
+    ) -> (R, bool) {
+        let made = self.made();
+        let cell = RefCell::new(Cx {
+            guard: &mut self.guard,
+            slots: prefix_mut(self.slots, made),
+            stats: &mut self.stats,
+            events: &mut self.events,
+            net,
+            listeners,
+            changed: false,
+        });
+        let result = f(&mut self.iface, &mut Guarded { inner: device, cx: &cell }, &mut self.sockets);
+        (result, cell.into_inner().changed)
     }
 
     /// What the guard needs to know of the interface right now.
