@@ -106,3 +106,24 @@ pub fn read_exact_reporting(stream: &mut TcpStream, buf: &mut [u8]) -> Result<()
 fn lossy(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
+
+/// Waits for the device to end a connection: a read must see RST
+/// (ECONNRESET) or FIN (0) within `limit`, and no data.
+pub fn expect_reset(stream: &mut TcpStream, limit: Duration, what: &str) {
+    stream.set_read_timeout(Some(limit.max(Duration::from_millis(1)))).expect("read timeout");
+    let mut buf = [0u8; 256];
+    match stream.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
+        Ok(n) => panic!("{what}: received {n} bytes, expected the connection to be reset"),
+        Err(e) => panic!("{what}: not reset within {limit:?}: {e}"),
+    }
+}
+
+/// Half-closes and checks the device answers with its FIN and nothing else.
+pub fn close_cleanly(stream: &mut TcpStream, what: &str) {
+    stream.shutdown(Shutdown::Write).unwrap_or_else(|e| panic!("{what}: shutdown: {e}"));
+    let rest = read_to_eof(stream, crate::target::IO_TIMEOUT)
+        .unwrap_or_else(|e| panic!("{what}: waiting for the device's FIN: {e}"));
+    assert!(rest.is_empty(), "{what}: {} unexpected bytes before the device's FIN", rest.len());
+}

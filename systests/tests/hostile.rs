@@ -8,7 +8,7 @@
 //! Behaviour and counter names: the issue-11 spec (`Guard` in echo-core).
 //! The figures for the README are printed (`--nocapture` shows them).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
@@ -19,7 +19,7 @@ use systests::attacker::{
     seq_lt, tcp_frame, udp_frame, Frame, Payload, RawPeer, Segment, Wire, ACK, BROADCAST_MAC, FIN, RST, SYN,
 };
 use systests::bound::connect_from;
-use systests::client::{read_to_eof, round_trip};
+use systests::client::{close_cleanly, expect_reset, read_to_eof, round_trip};
 use systests::counters::counter;
 use systests::process::output_checked;
 use systests::rng::Rng;
@@ -88,25 +88,6 @@ fn expect_refused_promptly(connect: impl FnOnce() -> io::Result<TcpStream>, what
         Ok(_) => panic!("{what}: was accepted, expected ECONNREFUSED"),
     }
     assert!(took < Duration::from_secs(1), "{what}: refusal took {took:?}");
-}
-
-/// Waits for the device to end `stream`: RST (ECONNRESET) or FIN (0) within `limit`.
-fn expect_ended(stream: &mut TcpStream, limit: Duration, what: &str) {
-    stream.set_read_timeout(Some(limit)).expect("read timeout");
-    let mut buf = [0u8; 256];
-    match stream.read(&mut buf) {
-        Ok(0) => {}
-        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
-        Ok(n) => panic!("{what}: received {n} bytes, expected the connection to be reset"),
-        Err(e) => panic!("{what}: not reset within {limit:?}: {e}"),
-    }
-}
-
-/// Half-closes and waits for the device's FIN.
-fn close_cleanly(stream: &mut TcpStream, what: &str) {
-    stream.shutdown(Shutdown::Write).unwrap_or_else(|e| panic!("{what}: shutdown: {e}"));
-    let rest = read_to_eof(stream, IO_TIMEOUT).unwrap_or_else(|e| panic!("{what}: waiting for the device's FIN: {e}"));
-    assert!(rest.is_empty(), "{what}: {} unexpected bytes before the device's FIN", rest.len());
 }
 
 /// The device's side of a connection, from the segments it sent on it.
@@ -357,7 +338,7 @@ fn twenty_thousand_blind_in_window_rsts_do_not_reset_a_live_connection() {
     thread::sleep(Duration::from_millis(100));
     // The device forgot the connection: our next segment is answered with RST.
     a.write_all(b"anyone?").expect("write after the exact RST");
-    expect_ended(&mut a, Duration::from_secs(3), "after an RST at exactly RCV.NXT");
+    expect_reset(&mut a, Duration::from_secs(3), "after an RST at exactly RCV.NXT");
 
     let log = stop_and_log(&mut server);
     let ignored = count(&log, "rst_ignored");
@@ -1109,7 +1090,7 @@ fn the_longest_silent_connection_gives_way_only_after_the_threshold() {
     thread::sleep((last_heard[0] + THRESHOLD + Duration::from_millis(300)).saturating_duration_since(Instant::now()));
     let mut newcomer = server.connect().expect("a new client after client 0 has been silent beyond the threshold");
     round_trip(&mut newcomer, Mode::Raw, b"newcomer").expect("round trip");
-    expect_ended(&mut clients[0], Duration::from_secs(1), "the longest-silent client 0");
+    expect_reset(&mut clients[0], Duration::from_secs(1), "the longest-silent client 0");
     for (i, c) in clients.iter_mut().enumerate().skip(1) {
         round_trip(c, Mode::Raw, format!("client {i} still here").as_bytes())
             .unwrap_or_else(|e| panic!("client {i}: {e}"));

@@ -3,14 +3,14 @@
 //! with resets, lossy links, malformed frames, and a TAP name that is not a
 //! TAP. host-sim in raw mode, so every echoed byte can be compared exactly.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use systests::client::{expect_echo, read_to_eof, round_trip};
+use systests::client::{close_cleanly, expect_echo, expect_reset, read_to_eof, round_trip};
 use systests::malformed::{Kind, Link, Malformed};
 use systests::packet::PacketSocket;
 use systests::process::run_piped;
@@ -40,26 +40,6 @@ fn expect_refused_promptly(server: &Running, what: &str) {
         Ok(_) => panic!("{what}: was accepted, expected ECONNREFUSED"),
     }
     assert!(took < Duration::from_secs(1), "{what}: refusal took {took:?}");
-}
-
-/// Waits for the server to end a connection we left silent: a read must see
-/// RST (ECONNRESET) or FIN (0) within `limit`, and no data.
-fn expect_reset(stream: &mut TcpStream, limit: Duration, what: &str) {
-    stream.set_read_timeout(Some(limit.max(Duration::from_millis(1)))).expect("read timeout");
-    let mut buf = [0u8; 64];
-    match stream.read(&mut buf) {
-        Ok(0) => {}
-        Err(e) if e.kind() == io::ErrorKind::ConnectionReset => {}
-        Ok(n) => panic!("{what}: received {n} bytes, expected the connection to be reset"),
-        Err(e) => panic!("{what}: not reset within {limit:?}: {e}"),
-    }
-}
-
-/// Half-closes and checks the server answers with its FIN and nothing else.
-fn close_cleanly(stream: &mut TcpStream, what: &str) {
-    stream.shutdown(Shutdown::Write).unwrap_or_else(|e| panic!("{what}: shutdown: {e}"));
-    let rest = read_to_eof(stream, IO_TIMEOUT).unwrap_or_else(|e| panic!("{what}: waiting for the server's FIN: {e}"));
-    assert!(rest.is_empty(), "{what}: {} unexpected bytes before the server's FIN", rest.len());
 }
 
 #[test]
