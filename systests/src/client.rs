@@ -127,3 +127,17 @@ pub fn close_cleanly(stream: &mut TcpStream, what: &str) {
         .unwrap_or_else(|e| panic!("{what}: waiting for the device's FIN: {e}"));
     assert!(rest.is_empty(), "{what}: {} unexpected bytes before the device's FIN", rest.len());
 }
+
+/// A refusal must be an RST (ECONNREFUSED) and come at once, not after a
+/// SYN timeout.
+pub fn expect_refused_promptly(connect: impl FnOnce() -> io::Result<TcpStream>, what: &str) {
+    let asked = Instant::now();
+    let result = connect();
+    let took = asked.elapsed();
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
+        Err(e) => panic!("{what}: expected ECONNREFUSED (RST), got {e} after {took:?}"),
+        Ok(_) => panic!("{what}: was accepted, expected ECONNREFUSED"),
+    }
+    assert!(took < Duration::from_secs(1), "{what}: refusal took {took:?}");
+}

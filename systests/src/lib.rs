@@ -40,7 +40,6 @@
 
 pub mod attacker;
 pub mod bins;
-pub mod bound;
 pub mod capture;
 pub mod checks;
 pub mod chrony;

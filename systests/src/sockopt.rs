@@ -1,10 +1,11 @@
 //! Socket options std's `TcpStream` does not offer: fixed (small) kernel
-//! buffers, so a client that stops reading stalls after a known amount, and
-//! `SO_LINGER` 0, so closing sends RST instead of FIN.
+//! buffers, so a client that stops reading stalls after a known amount; a
+//! chosen local address (a second host); `SO_LINGER` 0, so closing sends RST
+//! instead of FIN.
 
 use std::io;
 use std::mem::size_of;
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Duration;
 
@@ -15,6 +16,29 @@ use std::time::Duration;
 /// The socket lives in the calling thread's network namespace: call it from
 /// inside [`Netns::run`](crate::Netns::run).
 pub fn connect_with_buffers(addr: SocketAddr, buffer: usize, timeout: Duration) -> io::Result<TcpStream> {
+    let fd = socket_for(addr)?;
+    let size = libc::c_int::try_from(buffer).map_err(|_| io::Error::other("buffer size too large"))?;
+    set(fd.as_raw_fd(), libc::SO_SNDBUF, &size)?;
+    set(fd.as_raw_fd(), libc::SO_RCVBUF, &size)?;
+    connect(fd, addr, timeout)
+}
+
+/// Connects from `local` (port chosen by the kernel) to `addr`, giving up
+/// after `timeout`; read and write timeouts are `timeout` too: a second host
+/// on the same namespace (an extra address on the TAP's host side). Call it
+/// from inside [`Netns::run`](crate::Netns::run).
+pub fn connect_from(local: IpAddr, addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+    let fd = socket_for(addr)?;
+    let (storage, len) = sockaddr(SocketAddr::new(local, 0));
+    // SAFETY: `storage` holds a valid sockaddr of `len` bytes for the call.
+    if unsafe { libc::bind(fd.as_raw_fd(), (&raw const storage).cast(), len) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    connect(fd, addr, timeout)
+}
+
+/// A fresh TCP socket of `addr`'s family.
+fn socket_for(addr: SocketAddr) -> io::Result<OwnedFd> {
     let family = if addr.is_ipv4() { libc::AF_INET } else { libc::AF_INET6 };
     // SAFETY: plain syscall; the result is checked before use.
     let fd = unsafe { libc::socket(family, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0) };
@@ -22,11 +46,13 @@ pub fn connect_with_buffers(addr: SocketAddr, buffer: usize, timeout: Duration) 
         return Err(io::Error::last_os_error());
     }
     // SAFETY: `fd` is a fresh socket nobody else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    let size = libc::c_int::try_from(buffer).map_err(|_| io::Error::other("buffer size too large"))?;
-    set(fd.as_raw_fd(), libc::SO_SNDBUF, &size)?;
-    set(fd.as_raw_fd(), libc::SO_RCVBUF, &size)?;
-    // A blocking connect(2) gives up after SO_SNDTIMEO (with EINPROGRESS).
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A blocking connect(2) of `fd` to `addr` that gives up after `timeout`
+/// (SO_SNDTIMEO, which connect reports as EINPROGRESS); then `timeout` as
+/// the stream's read and write timeouts.
+fn connect(fd: OwnedFd, addr: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
     set(fd.as_raw_fd(), libc::SO_SNDTIMEO, &timeval(timeout))?;
     let (storage, len) = sockaddr(addr);
     // SAFETY: `storage` holds a valid sockaddr of `len` bytes for the call.

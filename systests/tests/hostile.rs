@@ -18,11 +18,11 @@ use systests::attacker::{
     arp_frame, fake_mac, ip_frame, multicast_mac_v4, multicast_mac_v6, neighbour_advert, ping_v4, segment_between,
     seq_lt, tcp_frame, udp_frame, Frame, Payload, RawPeer, Segment, Wire, ACK, BROADCAST_MAC, FIN, RST, SYN,
 };
-use systests::bound::connect_from;
-use systests::client::{close_cleanly, expect_reset, read_to_eof, round_trip};
+use systests::client::{close_cleanly, expect_refused_promptly, expect_reset, read_to_eof, round_trip};
 use systests::counters::counter;
 use systests::process::output_checked;
 use systests::rng::Rng;
+use systests::sockopt::connect_from;
 use systests::stamp::{check_reply, STAMP_LEN};
 use systests::target::IO_TIMEOUT;
 use systests::{udp, Mode, Running, Target, DEVICE_IP, DEVICE_IP6, HOST_IP, PORT, SERVER, SERVER6};
@@ -75,19 +75,6 @@ fn check_echo(mode: Mode, reply: &[u8], payload: &[u8]) -> Result<(), String> {
         }
         _ => check_reply(reply, payload),
     }
-}
-
-/// A refusal must be an RST (ECONNREFUSED) and come at once.
-fn expect_refused_promptly(connect: impl FnOnce() -> io::Result<TcpStream>, what: &str) {
-    let asked = Instant::now();
-    let result = connect();
-    let took = asked.elapsed();
-    match result {
-        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-        Err(e) => panic!("{what}: expected ECONNREFUSED (RST), got {e} after {took:?}"),
-        Ok(_) => panic!("{what}: was accepted, expected ECONNREFUSED"),
-    }
-    assert!(took < Duration::from_secs(1), "{what}: refusal took {took:?}");
 }
 
 /// The device's side of a connection, from the segments it sent on it.

@@ -10,7 +10,7 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use systests::client::{close_cleanly, expect_echo, expect_reset, read_to_eof, round_trip};
+use systests::client::{close_cleanly, expect_echo, expect_refused_promptly, expect_reset, read_to_eof, round_trip};
 use systests::malformed::{Kind, Link, Malformed};
 use systests::packet::PacketSocket;
 use systests::process::run_piped;
@@ -28,20 +28,6 @@ fn start(extra_args: &[&str]) -> Running {
     target.start().unwrap_or_else(|e| panic!("host-sim {extra_args:?}: {e}"))
 }
 
-/// A refusal must be an RST (ECONNREFUSED) and come at once, not after a
-/// SYN timeout.
-fn expect_refused_promptly(server: &Running, what: &str) {
-    let asked = Instant::now();
-    let result = server.connect();
-    let took = asked.elapsed();
-    match result {
-        Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => {}
-        Err(e) => panic!("{what}: expected ECONNREFUSED (RST), got {e} after {took:?}"),
-        Ok(_) => panic!("{what}: was accepted, expected ECONNREFUSED"),
-    }
-    assert!(took < Duration::from_secs(1), "{what}: refusal took {took:?}");
-}
-
 #[test]
 #[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
 fn idle_hogs_are_reset_and_their_slots_reclaimed() {
@@ -53,7 +39,7 @@ fn idle_hogs_are_reset_and_their_slots_reclaimed() {
     let hogs: Vec<(TcpStream, Instant)> = (0..SLOTS)
         .map(|i| (server.connect().unwrap_or_else(|e| panic!("hog {i} not accepted: {e}")), Instant::now()))
         .collect();
-    expect_refused_promptly(&server, "a sixth client while five silent ones hold every slot");
+    expect_refused_promptly(|| server.connect(), "a sixth client while five silent ones hold every slot");
 
     for (i, (mut hog, since)) in hogs.into_iter().enumerate() {
         let left = (since + IDLE + GRACE).saturating_duration_since(Instant::now());
@@ -162,7 +148,7 @@ fn eight_clients_on_five_slots_five_served_three_refused_at_once() {
     for (i, c) in again.iter_mut().enumerate() {
         round_trip(c, Mode::Raw, format!("second wave {i}").as_bytes()).unwrap_or_else(|e| panic!("client {i}: {e}"));
     }
-    expect_refused_promptly(&server, "a sixth client in the second wave");
+    expect_refused_promptly(|| server.connect(), "a sixth client in the second wave");
 }
 
 #[test]
