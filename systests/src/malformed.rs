@@ -8,6 +8,7 @@
 //! with RST and no slot stays taken. No frame claims the host's IP from
 //! another MAC: that would be ARP spoofing, which breaks any stack.
 
+use crate::attacker::checksum;
 use crate::rng::Rng;
 
 /// What is wrong with a frame.
@@ -425,22 +426,6 @@ fn arp(op: u16, sender_mac: [u8; 6], sender_ip: [u8; 4], target_mac: [u8; 6], ta
     a.extend(target_mac);
     a.extend(target_ip);
     a
-}
-
-/// The Internet checksum of the concatenation of `parts` (each of even
-/// length except possibly the last).
-fn checksum(parts: &[&[u8]]) -> u16 {
-    let mut sum: u32 = 0;
-    for part in parts {
-        for pair in part.chunks(2) {
-            let word = u16::from_be_bytes([pair[0], *pair.get(1).unwrap_or(&0)]);
-            sum += u32::from(word);
-        }
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 #[cfg(test)]
