@@ -67,6 +67,15 @@ impl Netns {
         Ok(ip(&in_namespace(Some(&self.name), args))?)
     }
 
+    /// Adds TAP `spec.name` inside the namespace and sets it up
+    /// ([`crate::tap::setup`]), as a user would by hand: a target started
+    /// afterwards (QEMU, or host-sim, which then uses it as it is) attaches
+    /// to it, and servers that must bind to the host side before the target
+    /// starts (dnsmasq) can.
+    pub fn add_tap(&self, spec: &crate::tap::TapSpec) -> io::Result<()> {
+        crate::tap::setup(Some(self), spec, crate::tap::Device::Add)
+    }
+
     /// Sets a sysctl (`net.ipv4.ip_forward`, ...) inside the namespace only.
     pub fn sysctl(&self, key: &str, value: &str) -> io::Result<()> {
         run_checked(self.command("sysctl").args(["-q", "-w", &format!("{key}={value}")]))?;

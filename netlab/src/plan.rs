@@ -41,6 +41,27 @@ pub const TAP: &str = "tap0";
 /// IP MTU of the link (host-sim's default `--mtu`; the firmware's LAN9118).
 pub const MTU: usize = 1500;
 
+/// The IPv4 netmask of the lab subnet: `255.255.255.0`.
+pub const NETMASK: Ipv4Addr = Ipv4Addr::from_bits(u32::MAX << (32 - PREFIX_LEN));
+
+/// Address number `host` in the lab's IPv4 subnet (`subnet_host(50)` is
+/// `192.168.69.50`): for DHCP pools and extra hosts in tests.
+pub const fn subnet_host(host: u32) -> Ipv4Addr {
+    Ipv4Addr::from_bits((DEVICE_IP.to_bits() & NETMASK.to_bits()) | (host & !NETMASK.to_bits()))
+}
+
+/// The lab's IPv4 subnet: `192.168.69.0/24`.
+pub fn subnet() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| format!("{}/{PREFIX_LEN}", subnet_host(0)))
+}
+
+/// The device's address without prefix: `192.168.69.1` (a command-line argument).
+pub fn device_ip_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| DEVICE_IP.to_string())
+}
+
 /// The device's side as `ip` writes it: `192.168.69.1/24`.
 pub fn device_cidr() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
@@ -51,6 +72,12 @@ pub fn device_cidr() -> &'static str {
 pub fn device_cidr6() -> &'static str {
     static TEXT: OnceLock<String> = OnceLock::new();
     TEXT.get_or_init(|| format!("{DEVICE_IP6}/{PREFIX_LEN6}"))
+}
+
+/// The host side without prefix: `192.168.69.100` (a command-line default).
+pub fn host_ip_text() -> &'static str {
+    static TEXT: OnceLock<String> = OnceLock::new();
+    TEXT.get_or_init(|| HOST_IP.to_string())
 }
 
 /// The host side as `ip addr add` takes it: `192.168.69.100/24`.
@@ -74,6 +101,12 @@ mod tests {
     fn is_the_documented_plan() {
         assert_eq!(device_cidr(), "192.168.69.1/24");
         assert_eq!(host_cidr(), "192.168.69.100/24");
+        assert_eq!(host_ip_text(), "192.168.69.100");
+        assert_eq!(device_ip_text(), "192.168.69.1");
+        assert_eq!(subnet(), "192.168.69.0/24");
+        assert_eq!(NETMASK, Ipv4Addr::new(255, 255, 255, 0));
+        assert_eq!(subnet_host(50), Ipv4Addr::new(192, 168, 69, 50));
+        assert_eq!(subnet_host(0x1_01), Ipv4Addr::new(192, 168, 69, 1), "host bits only");
         assert_eq!(device_cidr6(), "fdaa::1/64");
         assert_eq!(host_cidr6(), "fdaa::100/64");
         assert_eq!(SERVER.to_string(), "192.168.69.1:12345");

@@ -158,8 +158,8 @@ fn a_wrong_address_or_interface_fails_clearly_and_an_unset_clock_is_noted() {
 #[test]
 #[ignore = "needs root, network namespaces, dnsmasq and chrony: run by `cargo xtask test`"]
 fn the_dhcp_and_sntp_checks_pass_against_a_leased_synced_host_sim() {
-    let ns = Netns::new().expect("namespace");
-    ns.add_tap().expect("TAP");
+    let ns = systests::netns::fresh().expect("namespace");
+    ns.add_tap(&systests::netns::lab_tap()).expect("TAP");
     let ntp = Chrony::start(&ns, None).expect("chronyd");
     let dhcp =
         Dnsmasq::start(&ns, dnsmasq::Options { ntp_server: Some(HOST_IP), ..Default::default() }).expect("dnsmasq");
