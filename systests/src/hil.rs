@@ -15,11 +15,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use netlab::run_checked;
+
 use crate::checks::{self, Clock, Here, Link};
 use crate::process::run_piped;
 use crate::stamp::{now_unix, stamp_of, STAMP_LEN};
 use crate::{bins, DEVICE_IP};
-use netlab::run_checked;
 
 /// How long the first connection may take before the device counts as not there.
 const FIRST_CONNECT: Duration = Duration::from_secs(3);
