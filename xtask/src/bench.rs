@@ -344,7 +344,7 @@ pub fn run(args: Args) -> Result<()> {
 fn plan_text(plan: &Plan, mode: &str, sim_args: &[String], extra: &[String]) -> String {
     let list = |v: Vec<String>| v.join(", ");
     let mut text = format!(
-        "{} run(s) per target, {} s per measurement, {mode} echo; the matrix: {} connection(s) × {}-byte writes \
+        "{} run(s) per target, {} s per measurement, {mode} echo; the matrix: {{{}}} connections × {{{}}}-byte writes \
          (streaming throughput, and ping-pong latency of that size on one connection with the others held open, idle); \
          host-sim given `{}`",
         plan.runs,
