@@ -559,6 +559,17 @@ mod tests {
     }
 
     #[test]
+    fn plan_is_described_in_words() {
+        let text = plan_text(&plan(&[]), "raw", &["--max-conn".into(), "64".into()], &[]);
+        assert!(text.starts_with("5 run(s) per target, 5 s per measurement, raw echo"), "{text}");
+        assert!(text.contains("{1, 5, 50} connections × {1024, 16384}-byte writes"), "{text}");
+        assert!(
+            text.contains("host-sim given `--max-conn 64`; latency (32-byte pings) with 5, 200, 1000 idle"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn host_sim_gets_slots_for_the_largest_cell() {
         assert_eq!(matrix_sim_args(&[], 50), ["--max-conn", "64"]);
         let given = ["--max-conn=100".to_owned()];
