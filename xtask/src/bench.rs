@@ -5,7 +5,6 @@
 //! one functional run.
 
 mod figures;
-mod netns;
 mod proc;
 mod procfs;
 mod report;
