@@ -12,7 +12,7 @@ use smoltcp::wire::{
 
 use crate::fake::{Fake, TX_FIFO_BYTES};
 use crate::regs::*;
-use crate::{Config, Error, Lan9118, Stats, MTU};
+use crate::{Config, Error, Lan9118, Stats, MAX_FRAME_LEN};
 
 const MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 
@@ -173,7 +173,7 @@ fn dropped_frame_counter_is_read_and_accumulated() {
 #[test]
 fn transmitted_frames_carry_correct_commands_and_bytes() {
     let (mut eth, fake) = up();
-    let lens = [1, 2, 3, 4, 5, 42, 60, 61, 1513, MTU];
+    let lens = [1, 2, 3, 4, 5, 42, 60, 61, 1513, MAX_FRAME_LEN];
     for (i, len) in lens.iter().enumerate() {
         assert!(send(&mut eth, &pattern(*len, i as u8)));
     }
