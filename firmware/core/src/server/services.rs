@@ -119,8 +119,8 @@ pub struct ServiceResources<const UDP_DATAGRAMS: usize = 4, const UDP_BYTES: usi
 }
 
 impl<const UDP_DATAGRAMS: usize, const UDP_BYTES: usize> ServiceResources<UDP_DATAGRAMS, UDP_BYTES> {
-    /// Fresh buffers. Sizes that cannot hold one stamped datagram fail to compile.
-    #[allow(clippy::new_without_default)] // const: usable in a static initialiser
+    /// Fresh buffers (`const`: usable in a static initialiser). Sizes that
+    /// cannot hold one stamped datagram fail to compile.
     pub const fn new() -> Self {
         #[cfg(feature = "udp")]
         const {
@@ -137,6 +137,12 @@ impl<const UDP_DATAGRAMS: usize, const UDP_BYTES: usize> ServiceResources<UDP_DA
             #[cfg(feature = "sntp")]
             sntp: UdpBuffers::new(),
         }
+    }
+}
+
+impl<const UDP_DATAGRAMS: usize, const UDP_BYTES: usize> Default for ServiceResources<UDP_DATAGRAMS, UDP_BYTES> {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
