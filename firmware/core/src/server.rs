@@ -432,7 +432,10 @@ impl<'a> EchoServer<'a> {
             };
             sooner(if due > now { due - now } else { Duration::ZERO });
         }
-        for at in [self.guard.next_deadline(), self.services.next_deadline()].into_iter().flatten() {
+        if let Some(at) = self.guard.next_deadline() {
+            sooner(if at > now { at - now } else { Duration::ZERO });
+        }
+        if let Some(at) = self.services.next_deadline() {
             sooner(if at > now { at - now } else { Duration::ZERO });
         }
         delay

@@ -74,22 +74,14 @@ pub enum InitError {
     InvalidPort,
     /// The MAC address is not a unicast Ethernet address.
     InvalidMac,
-    /// The UDP echo port is one a service this build runs uses itself:
-    /// the SNTP client's local port, or DHCP's client port 68.
-    PortTaken {
-        /// [`EchoConfig::port`](crate::EchoConfig::port).
-        port: u16,
-    },
-    /// smoltcp refused to bind the UDP echo socket.
-    UdpEchoBind {
-        /// [`EchoConfig::port`](crate::EchoConfig::port).
-        port: u16,
-    },
-    /// smoltcp refused to bind the SNTP client's socket.
-    SntpBind {
-        /// The SNTP client's local port.
-        port: u16,
-    },
+    /// The UDP echo would take [`EchoConfig::port`](crate::EchoConfig::port),
+    /// which a service also enabled listens on itself: the SNTP client's
+    /// local port (49123), or DHCP's client port (68).
+    PortTaken,
+    /// smoltcp refused to bind the UDP echo socket to [`EchoConfig::port`](crate::EchoConfig::port).
+    UdpEchoBind,
+    /// smoltcp refused to bind the SNTP client's socket to its local port.
+    SntpBind,
 }
 
 impl fmt::Display for InitError {
@@ -108,11 +100,9 @@ impl fmt::Display for InitError {
             ),
             InitError::InvalidPort => write!(f, "port 0 cannot be listened on"),
             InitError::InvalidMac => write!(f, "MAC address must be unicast"),
-            InitError::PortTaken { port } => {
-                write!(f, "port {port} is taken by the SNTP or DHCP client: choose another echo port")
-            }
-            InitError::UdpEchoBind { port } => write!(f, "UDP echo cannot bind port {port}"),
-            InitError::SntpBind { port } => write!(f, "SNTP client cannot bind port {port}"),
+            InitError::PortTaken => write!(f, "the echo port is the SNTP or the DHCP client's: choose another"),
+            InitError::UdpEchoBind => write!(f, "UDP echo cannot bind the echo port"),
+            InitError::SntpBind => write!(f, "SNTP client cannot bind its local port"),
         }
     }
 }

@@ -21,12 +21,13 @@ use crate::stats::Stats;
 pub(crate) struct UdpEcho {
     pub handle: SocketHandle,
     /// Frames the guard had let out by then, and when that was seen.
-    moved: Option<(u64, Instant)>,
+    moved: (u64, Instant),
 }
 
 impl UdpEcho {
     pub fn new(handle: SocketHandle) -> Self {
-        UdpEcho { handle, moved: None }
+        // The queue starts empty: the first look resets this.
+        UdpEcho { handle, moved: (0, Instant::ZERO) }
     }
 
     /// The last line of defence: the guard only lets through datagrams whose
@@ -35,14 +36,11 @@ impl UdpEcho {
     /// would block every later reply. Nothing sent for [`STUCK`] while
     /// replies wait: drop the queue. `sent` counts the UDP frames sent so far.
     pub fn unwedge(&mut self, sock: &mut udp::Socket, port: u16, sent: u64, now: Instant, stats: &mut Stats) {
-        let since = match self.moved {
-            Some((at_count, since)) if sock.send_queue() > 0 && sent == at_count => since,
-            _ => {
-                self.moved = Some((sent, now));
-                return;
-            }
-        };
-        if now - since < STUCK {
+        if sock.send_queue() == 0 || sent != self.moved.0 {
+            self.moved = (sent, now);
+            return;
+        }
+        if now - self.moved.1 < STUCK {
             return;
         }
         let (queued, waiting) = (sock.send_queue(), sock.recv_queue());
@@ -52,7 +50,7 @@ impl UdpEcho {
         if sock.bind(port).is_err() {
             error!("udp echo cannot bind port {} again", port);
         }
-        self.moved = Some((sent, now));
+        self.moved = (sent, now);
         warn!("udp: replies stuck for 3 s dropped ({} B queued, {} B unread with them)", queued, waiting);
     }
 }
