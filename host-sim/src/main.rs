@@ -81,7 +81,7 @@ fn run(args: Args) -> Result<()> {
         args.corrupt_pct,
         args.seed
     );
-    if args.mtu > cli::IP_MTU {
+    if args.mtu > netlab::plan::IP_MTU {
         log::warn!("fault injection limits frames to 1536 bytes: --mtu {} is not used", args.mtu);
     }
     serve(&args, device, &mut event_loop)

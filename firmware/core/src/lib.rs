@@ -100,6 +100,9 @@ mod tcp_timestamps;
 #[cfg(feature = "udp")]
 mod udp_echo;
 
+pub use config::HOST_IPV4;
+#[cfg(feature = "ipv6")]
+pub use config::HOST_IPV6;
 pub use config::{EchoConfig, Mode, NetConfig, CHUNK, DEFAULT_BACKLOG, DEFAULT_PORT};
 #[cfg(feature = "dhcp")]
 pub use dhcp::AddressSource;
