@@ -111,11 +111,11 @@ impl<const N: usize, const B: usize> UdpBuffers<N, B> {
 /// two stamped 1 KiB replies. DHCP and SNTP need fixed sizes, chosen here.
 pub struct ServiceResources<const UDP_DATAGRAMS: usize = 4, const UDP_BYTES: usize = 2048> {
     #[cfg(feature = "udp")]
-    udp: UdpBuffers<UDP_DATAGRAMS, UDP_BYTES>,
+    udp_echo_buffers: UdpBuffers<UDP_DATAGRAMS, UDP_BYTES>,
     #[cfg(feature = "dhcp")]
-    dhcp: [u8; DHCP_BYTES],
+    dhcp_buffer: [u8; DHCP_BYTES],
     #[cfg(feature = "sntp")]
-    sntp: UdpBuffers<SNTP_PACKETS, SNTP_BYTES>,
+    sntp_buffers: UdpBuffers<SNTP_PACKETS, SNTP_BYTES>,
 }
 
 impl<const UDP_DATAGRAMS: usize, const UDP_BYTES: usize> ServiceResources<UDP_DATAGRAMS, UDP_BYTES> {
@@ -131,11 +131,11 @@ impl<const UDP_DATAGRAMS: usize, const UDP_BYTES: usize> ServiceResources<UDP_DA
         };
         ServiceResources {
             #[cfg(feature = "udp")]
-            udp: UdpBuffers::new(),
+            udp_echo_buffers: UdpBuffers::new(),
             #[cfg(feature = "dhcp")]
-            dhcp: [0; DHCP_BYTES],
+            dhcp_buffer: [0; DHCP_BYTES],
             #[cfg(feature = "sntp")]
-            sntp: UdpBuffers::new(),
+            sntp_buffers: UdpBuffers::new(),
         }
     }
 }
@@ -185,21 +185,21 @@ impl<'a> EchoServer<'a> {
     ) -> Result<(), InitError> {
         let ServiceResources {
             #[cfg(feature = "udp")]
-            udp,
+            udp_echo_buffers,
             #[cfg(feature = "dhcp")]
-            dhcp,
+            dhcp_buffer,
             #[cfg(feature = "sntp")]
-            sntp,
+            sntp_buffers,
         } = resources;
         let ServiceConfig {
             #[cfg(feature = "udp")]
             udp_echo,
             #[cfg(feature = "dhcp")]
-                dhcp: dhcp_on,
+            dhcp,
             #[cfg(feature = "dhcp")]
             dhcp_fallback,
             #[cfg(feature = "sntp")]
-                sntp: sntp_on,
+            sntp,
             #[cfg(feature = "sntp")]
             sntp_server,
             #[cfg(feature = "sntp")]
@@ -209,25 +209,25 @@ impl<'a> EchoServer<'a> {
         if udp_echo {
             let port = self.config.port;
             #[cfg(feature = "sntp")]
-            if sntp_on && port == crate::sntp::LOCAL_PORT {
+            if sntp && port == crate::sntp::LOCAL_PORT {
                 return Err(InitError::PortTaken);
             }
             #[cfg(feature = "dhcp")]
-            if dhcp_on && port == smoltcp::wire::DHCP_CLIENT_PORT {
+            if dhcp && port == smoltcp::wire::DHCP_CLIENT_PORT {
                 return Err(InitError::PortTaken);
             }
             self.reserve_socket()?;
-            let mut socket = udp.socket();
+            let mut socket = udp_echo_buffers.socket();
             socket.bind(port).map_err(|_| InitError::UdpEchoBind)?;
             self.services.udp = Some(crate::udp_echo::UdpEcho::new(self.sockets.add(socket)));
             info!("udp echo on port {}", port);
         }
         #[cfg(feature = "dhcp")]
-        if dhcp_on {
+        if dhcp {
             use smoltcp::socket::dhcpv4;
             self.reserve_socket()?;
             let mut socket = dhcpv4::Socket::new();
-            socket.set_receive_packet_buffer(dhcp);
+            socket.set_receive_packet_buffer(dhcp_buffer);
             socket.set_parameter_request_list(&crate::dhcp::PARAMETER_REQUEST_LIST);
             let handle = self.sockets.add(socket);
             crate::dhcp::clear_ipv4(&mut self.iface);
@@ -236,9 +236,9 @@ impl<'a> EchoServer<'a> {
             info!("no address until DHCP answers (static {} after {} s)", self.net.ipv4, dhcp_fallback.secs());
         }
         #[cfg(feature = "sntp")]
-        if sntp_on {
+        if sntp {
             self.reserve_socket()?;
-            let mut socket = sntp.socket();
+            let mut socket = sntp_buffers.socket();
             socket.bind(crate::sntp::LOCAL_PORT).map_err(|_| InitError::SntpBind)?;
             let handle = self.sockets.add(socket);
             self.services.sntp = Some(crate::sntp::SntpClient::new(handle, sntp_server, sntp_resync));
