@@ -2,7 +2,7 @@
 
 use smoltcp::time::Instant;
 
-use crate::ctime::{ctime, CTIME_LEN};
+use crate::ctime::{ctime_ms, CTIME_LEN};
 
 /// `[` + ctime + `] `.
 pub const STAMP_LEN: usize = CTIME_LEN + 3;
@@ -35,15 +35,19 @@ impl WallClock {
 
     /// Unix seconds at monotonic `now` (0 for anything before the epoch).
     pub fn unix_secs(&self, now: Instant) -> u64 {
+        self.unix_ms(now) / 1000
+    }
+
+    fn unix_ms(&self, now: Instant) -> u64 {
         let ms = now.total_millis().saturating_add(self.offset_ms);
-        u64::try_from(ms).unwrap_or(0) / 1000
+        u64::try_from(ms).unwrap_or(0)
     }
 
     /// The stamp for a chunk received at `now`.
     pub fn stamp(&self, now: Instant) -> [u8; STAMP_LEN] {
         let mut out = [0u8; STAMP_LEN];
         out[0] = b'[';
-        out[1..=CTIME_LEN].copy_from_slice(&ctime(self.unix_secs(now)));
+        out[1..=CTIME_LEN].copy_from_slice(&ctime_ms(self.unix_ms(now)));
         out[CTIME_LEN + 1] = b']';
         out[CTIME_LEN + 2] = b' ';
         out
