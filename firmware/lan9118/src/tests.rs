@@ -342,10 +342,10 @@ fn tx_space_is_read_again_only_when_the_known_space_runs_out() {
     let reads_of_tx_inf = |fake: &Fake| fake.state().tx_fifo_inf_reads;
     let start = reads_of_tx_inf(&fake);
     for i in 0..3 {
-        assert!(send(&mut eth, &pattern(MTU, i)));
+        assert!(send(&mut eth, &pattern(MAX_FRAME_LEN, i)));
     }
     assert_eq!(reads_of_tx_inf(&fake) - start, 1);
-    assert!(send(&mut eth, &pattern(MTU, 3)));
+    assert!(send(&mut eth, &pattern(MAX_FRAME_LEN, 3)));
     assert_eq!(reads_of_tx_inf(&fake) - start, 2);
     // That second read drained the statuses of the frames before it.
     assert_eq!(fake.state().tx_status.len(), 1);
