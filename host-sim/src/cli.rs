@@ -8,6 +8,7 @@ use std::path::PathBuf;
 
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
+use echo_core::ServiceConfig;
 use netlab::plan;
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 
@@ -86,7 +87,7 @@ pub struct Args {
     pub dhcp: bool,
 
     /// Seconds to wait for a DHCP answer before falling back to --ip (1 to 3600).
-    #[arg(long, default_value_t = 10, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    #[arg(long, default_value_t = ServiceConfig::DEFAULT.dhcp_fallback.secs(), value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub dhcp_fallback: u64,
 
     /// Where the stamps' wall clock comes from: `host` = this machine's clock;
@@ -101,7 +102,7 @@ pub struct Args {
     pub ntp_server: Option<IpAddr>,
 
     /// Seconds between SNTP re-syncs (10 to 604800, one week).
-    #[arg(long, default_value_t = 900, value_name = "SECS", value_parser = clap::value_parser!(u64).range(10..=MAX_SECS))]
+    #[arg(long, default_value_t = ServiceConfig::DEFAULT.sntp_resync.secs(), value_name = "SECS", value_parser = clap::value_parser!(u64).range(10..=MAX_SECS))]
     pub ntp_resync: u64,
 
     /// TCP port to listen on, and UDP unless --no-udp: then not the SNTP
@@ -133,7 +134,7 @@ pub struct Args {
 
     /// IP MTU of the link toward the host (1280 to 65521). Above 1500 means jumbo frames: a TAP host-sim
     /// creates gets the same MTU; an existing one must be set to match.
-    #[arg(long, default_value_t = plan::MTU, value_name = "BYTES", value_parser = parse_mtu)]
+    #[arg(long, default_value_t = plan::IP_MTU, value_name = "BYTES", value_parser = parse_mtu)]
     pub mtu: usize,
 
     /// Move one frame of at most --mtu bytes per syscall, instead of letting
@@ -242,7 +243,7 @@ impl Args {
             }
         }
         let udp = !self.no_udp;
-        if udp && self.clock == ClockArg::Sntp && self.port == echo_core::sntp::LOCAL_PORT {
+        if udp && self.clock == ClockArg::Sntp && self.port == echo_core::SNTP_LOCAL_PORT {
             return Err(Conflict::PortTaken { port: self.port, by: "the SNTP client's", with: "--clock sntp" });
         }
         if udp && self.dhcp && self.port == DHCP_CLIENT_PORT {

@@ -14,10 +14,9 @@ use std::os::fd::AsRawFd;
 use anyhow::{Context, Result};
 use echo_core::smoltcp::iface::SocketStorage;
 use echo_core::smoltcp::phy::{FaultInjector, PcapMode, PcapWriter, Tracer, TracerPacket};
-use echo_core::smoltcp::socket::udp::PacketMetadata;
 use echo_core::smoltcp::time::{Duration, Instant};
 use echo_core::smoltcp::wire::IpAddress;
-use echo_core::{EchoConfig, EchoServer, NetConfig, Slot, Storage, UdpStorage};
+use echo_core::{EchoConfig, EchoServer, NetConfig, ServiceConfig, ServiceResources, Slot, Storage};
 
 use crate::cli::{Args, ClockArg};
 use crate::event_loop::EventLoop;
@@ -82,7 +81,7 @@ fn run(args: Args) -> Result<()> {
         args.corrupt_pct,
         args.seed
     );
-    if args.mtu > 1500 {
+    if args.mtu > netlab::plan::IP_MTU {
         log::warn!("fault injection limits frames to 1536 bytes: --mtu {} is not used", args.mtu);
     }
     serve(&args, device, &mut event_loop)
@@ -111,23 +110,22 @@ fn serve<D: echo_core::smoltcp::phy::Device>(args: &Args, mut device: D, event_l
     let now = event_loop.now();
     let mut server =
         EchoServer::new(&net, &config, &mut device, now, storage).context("cannot start the echo server")?;
-    if !args.no_udp {
-        server.enable_udp(leak_udp_storage(16)).context("cannot start UDP echo")?;
-    }
-    if args.dhcp {
-        server
-            .enable_dhcp(now, Vec::leak(vec![0; 1500]), Duration::from_secs(args.dhcp_fallback))
-            .context("cannot start DHCP")?;
-    }
     let host_clock = args.clock == ClockArg::Host;
+    let services = ServiceConfig {
+        udp_echo: !args.no_udp,
+        dhcp: args.dhcp,
+        dhcp_fallback: Duration::from_secs(args.dhcp_fallback),
+        sntp: !host_clock,
+        sntp_server: args.ntp_server.map(IpAddress::from),
+        sntp_resync: Duration::from_secs(args.ntp_resync),
+    };
+    // Lives as long as the process, as a board's static does.
+    let resources: &'static mut HostServiceResources = Box::leak(Box::new(ServiceResources::new()));
+    server.enable_services(resources, &services).context("cannot start UDP echo, DHCP or SNTP")?;
     if host_clock {
         server.set_unix_time(now, unix_ms());
     } else {
-        let ntp = args.ntp_server.map(IpAddress::from);
-        server
-            .enable_sntp(now, leak_udp_storage(2), ntp, Duration::from_secs(args.ntp_resync))
-            .context("cannot start SNTP")?;
-        let from = ntp.map_or("the server a DHCP lease names".to_string(), |a| a.to_string());
+        let from = services.sntp_server.map_or("the server a DHCP lease names".to_string(), |a| a.to_string());
         log::info!("wall clock from SNTP ({from}); stamps read 1970 until the first answer");
     }
 
@@ -225,11 +223,13 @@ fn leak_buffers(len: usize) -> &'static mut [u8] {
     }
 }
 
-/// Room for `n` full-size datagrams each way.
-fn leak_udp_storage(n: usize) -> UdpStorage<'static> {
-    let meta = || Vec::leak(vec![PacketMetadata::EMPTY; n]);
-    UdpStorage { rx_meta: meta(), rx: Vec::leak(vec![0; n * 1024]), tx_meta: meta(), tx: Vec::leak(vec![0; n * 1100]) }
-}
+/// UDP datagrams host-sim queues each way: a burst from a fast host
+/// overruns a board's four.
+const UDP_DATAGRAMS: usize = 16;
+/// The services' memory on the host: [`UDP_DATAGRAMS`] full-size stamped
+/// replies each way (1024 B of payload and the stamp).
+type HostServiceResources =
+    ServiceResources<UDP_DATAGRAMS, { UDP_DATAGRAMS * (echo_core::CHUNK + echo_core::STAMP_LEN) }>;
 
 fn unix_ms() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)

@@ -39,7 +39,7 @@ pub const DEVICE_MAC: &str = "02:00:00:00:00:01";
 /// The TAP's usual name (smoltcp's examples, host-sim's default).
 pub const TAP: &str = "tap0";
 /// IP MTU of the link (host-sim's default `--mtu`; the firmware's LAN9118).
-pub const MTU: usize = 1500;
+pub const IP_MTU: usize = 1500;
 
 /// The IPv4 netmask of the lab subnet: `255.255.255.0`.
 pub const NETMASK: Ipv4Addr = Ipv4Addr::from_bits(u32::MAX << (32 - PREFIX_LEN));

@@ -35,7 +35,7 @@ impl<'a> TapSpec<'a> {
             owner: None,
             host_ip: crate::plan::host_cidr(),
             host_ip6: Some(crate::plan::host_cidr6()),
-            mtu: crate::plan::MTU,
+            mtu: crate::plan::IP_MTU,
         }
     }
 }

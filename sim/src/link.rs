@@ -25,7 +25,7 @@ pub struct Faults {
 pub struct LinkEnd {
     rx: Queue,
     tx: Queue,
-    mtu: usize,
+    max_frame_len: usize,
     faults: Faults,
     rng: u64,
     /// Frames this end dropped on receive (fault injection).
@@ -36,14 +36,14 @@ pub struct LinkEnd {
     pub recorded: Option<Vec<Vec<u8>>>,
 }
 
-/// A connected pair of ends with an Ethernet MTU of `mtu` bytes (frame size).
-pub fn pair(mtu: usize) -> (LinkEnd, LinkEnd) {
+/// A connected pair of ends carrying Ethernet frames of up to `max_frame_len` bytes.
+pub fn pair(max_frame_len: usize) -> (LinkEnd, LinkEnd) {
     let a: Queue = Rc::default();
     let b: Queue = Rc::default();
     let end = |rx: &Queue, tx: &Queue| LinkEnd {
         rx: rx.clone(),
         tx: tx.clone(),
-        mtu,
+        max_frame_len,
         faults: Faults::default(),
         rng: 1,
         dropped: 0,
@@ -119,7 +119,7 @@ impl phy::Device for LinkEnd {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = self.mtu;
+        caps.max_transmission_unit = self.max_frame_len;
         caps
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use echo_core::{EchoConfig, EchoServer, Mode, NetConfig, Slot, Stats, Storage, UdpStorage};
+use echo_core::{EchoConfig, EchoServer, Mode, NetConfig, ServiceConfig, ServiceResources, Slot, Stats, Storage};
 use smoltcp::iface::{Config, Interface, SocketHandle, SocketSet, SocketStorage};
 use smoltcp::socket::{tcp, udp};
 use smoltcp::time::{Duration, Instant};
@@ -38,8 +38,8 @@ pub struct WorldConfig {
     pub echo: EchoConfig,
     /// Client buffers per connection (both directions).
     pub client_buf: usize,
-    /// Link MTU (Ethernet frame size).
-    pub mtu: usize,
+    /// Largest Ethernet frame on the link, header included (the IP MTU plus 14).
+    pub max_frame_len: usize,
     /// Ask for a DHCP lease, falling back to the static address after this long.
     pub dhcp_fallback: Option<Duration>,
     /// Take the wall clock from this SNTP server instead of [`START_UNIX_MS`].
@@ -54,7 +54,7 @@ impl Default for WorldConfig {
             server_tx: 2048,
             echo: EchoConfig::DEFAULT,
             client_buf: 64 * 1024,
-            mtu: 1514,
+            max_frame_len: 1514,
             dhcp_fallback: None,
             sntp_server: None,
         }
@@ -211,23 +211,19 @@ pub struct Memory {
     slots: Vec<Slot>,
     rx: Vec<u8>,
     tx: Vec<u8>,
-    dhcp: Vec<u8>,
-    udp: [Vec<udp::PacketMetadata>; 4],
-    udp_bytes: [Vec<u8>; 4],
+    /// The boards' service memory, sizes and all.
+    services: Box<ServiceResources>,
 }
 
 impl Memory {
     /// Buffers sized for `config`.
     pub fn new(config: &WorldConfig) -> Self {
         let n = Storage::slots_needed(config.slots);
-        let meta = |k| vec![udp::PacketMetadata::EMPTY; k];
         Memory {
             slots: vec![Slot::EMPTY; n],
             rx: vec![0; n * config.server_rx],
             tx: vec![0; n * config.server_tx],
-            dhcp: vec![0; 1500],
-            udp: [meta(8), meta(8), meta(2), meta(2)],
-            udp_bytes: [vec![0; 8 * 1024], vec![0; 8 * 1100], vec![0; 256], vec![0; 256]],
+            services: Box::new(ServiceResources::new()),
         }
     }
 
@@ -267,32 +263,25 @@ impl World<'static> {
 impl<'a> World<'a> {
     /// Builds a world in borrowed memory.
     pub fn in_memory(config: WorldConfig, memory: &'a mut Memory, sockets: &'a mut [SocketStorage<'a>]) -> Self {
-        let (mut server_link, client_link) = pair(config.mtu);
+        let (mut server_link, client_link) = pair(config.max_frame_len);
         let now = Instant::ZERO;
-        let Memory { slots, rx, tx, dhcp, udp: meta, udp_bytes } = memory;
+        let Memory { slots, rx, tx, services } = memory;
         let storage = Storage { sockets, slots, rx, tx };
         let echo = EchoConfig { backlog: config.slots, ..config.echo };
         let mut server = EchoServer::new(&NetConfig::DEFAULT, &echo, &mut server_link, now, storage)
             .expect("world configuration is valid");
-        let [echo_rx_meta, echo_tx_meta, sntp_rx_meta, sntp_tx_meta] = meta;
-        let [echo_rx, echo_tx, sntp_rx, sntp_tx] = udp_bytes;
-        if let Some(fallback) = config.dhcp_fallback {
-            server.enable_dhcp(now, dhcp, fallback).expect("DHCP storage is valid");
+        // The boards' defaults, with DHCP and SNTP only when the test asks.
+        let service_config = ServiceConfig {
+            dhcp: config.dhcp_fallback.is_some(),
+            dhcp_fallback: config.dhcp_fallback.unwrap_or(ServiceConfig::DEFAULT.dhcp_fallback),
+            sntp: config.sntp_server.is_some(),
+            sntp_server: config.sntp_server,
+            ..ServiceConfig::DEFAULT
+        };
+        server.enable_services(services, &service_config).expect("service memory is valid");
+        if config.sntp_server.is_none() {
+            server.set_unix_time(now, START_UNIX_MS);
         }
-        match config.sntp_server {
-            Some(ntp) => server
-                .enable_sntp(
-                    now,
-                    UdpStorage { rx_meta: sntp_rx_meta, rx: sntp_rx, tx_meta: sntp_tx_meta, tx: sntp_tx },
-                    Some(ntp),
-                    Duration::from_secs(60),
-                )
-                .expect("SNTP storage is valid"),
-            None => server.set_unix_time(now, START_UNIX_MS),
-        }
-        server
-            .enable_udp(UdpStorage { rx_meta: echo_rx_meta, rx: echo_rx, tx_meta: echo_tx_meta, tx: echo_tx })
-            .expect("UDP storage is valid");
         let client = Client::new(client_link, now, config.client_buf);
         World { server, server_link, client, now }
     }

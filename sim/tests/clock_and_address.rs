@@ -1,10 +1,10 @@
 //! SNTP wall clock and DHCP fallback, in the simulated world. (The real
 //! servers, chrony and dnsmasq, are exercised by the system tests.)
 
-use echo_core::dhcp::AddressSource;
 use echo_core::smoltcp::socket::tcp::State;
 use echo_core::smoltcp::time::Duration;
 use echo_core::smoltcp::wire::{IpAddress, IpEndpoint};
+use echo_core::AddressSource;
 use echo_core::Mode;
 use echo_sim::stamped::parse;
 use echo_sim::world::CLIENT_IP;

@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the one command that runs every check, in order of
 //! cost, and ends with a summary. The README and `.ci/run` name only this.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Write};
 use std::process::Command;
 use std::time::Instant;
@@ -35,6 +36,10 @@ pub struct Args {
     /// Seconds of fuzzing (0 skips; needs nightly and cargo-fuzz, installed unless --no-setup).
     #[arg(long, default_value_t = 60, value_name = "SECS")]
     pub fuzz_secs: u64,
+    /// Run only the stages whose name contains TEXT (e.g. `feature combination`,
+    /// `docs`); the others are listed as skipped.
+    #[arg(long, value_name = "TEXT")]
+    pub only: Option<String>,
 }
 
 struct Stage {
@@ -58,6 +63,11 @@ pub fn run(args: Args) -> Result<()> {
     let with_firmware = !args.no_firmware && machine.thumb.is_ready();
     let mut stages: Vec<Stage> = Vec::new();
     let mut stage = |name: &str, f: &mut dyn FnMut() -> Result<Outcome>| {
+        if let Some(only) = args.only.as_deref().filter(|only| !name.contains(only)) {
+            let outcome = Outcome::Skipped(format!("not selected by --only {only:?}"));
+            stages.push(Stage { name: name.to_owned(), outcome, secs: 0.0 });
+            return;
+        }
         eprintln!("\n==> {name}");
         let t = Instant::now();
         let outcome = f().unwrap_or_else(|e| Outcome::Failed(format!("{e:#}")));
@@ -76,11 +86,15 @@ pub fn run(args: Args) -> Result<()> {
     if args.no_firmware {
         stage("firmware", &mut || Ok(Outcome::Skipped("--no-firmware".into())));
     } else {
-        stage("clippy (thumb: core without logging, with defmt, with every feature; driver; boards)", &mut || {
+        stage("clippy (thumb: echo-core in every feature combination)", &mut || {
+            gated(machine.thumb.and(&machine.clippy), &mut || pass(core_feature_clippy()))
+        });
+        stage("clippy (thumb: driver, boards)", &mut || {
             gated(machine.thumb.and(&machine.clippy), &mut || pass(thumb_clippy()))
         });
         stage("firmware images (profile firmware)", &mut || gated(&machine.thumb, &mut || pass(build_boards())));
     }
+    stage("docs (echo-core, warnings denied)", &mut || pass(core_docs()));
     stage("unit and in-process tests", &mut || pass(sh(cargo().args(["test", "--workspace"]))));
     stage("system tests (root, network namespaces, TAP, QEMU)", &mut || {
         if let Some(outcome) = system_gate(&args, &machine) {
@@ -168,19 +182,93 @@ fn system_gate(args: &Args, machine: &Machine) -> Option<Outcome> {
     Some(if args.require_system { Outcome::Failed(why) } else { Outcome::Skipped(why) })
 }
 
-/// Clippy on the thumb target: the core in three feature sets, then the
-/// driver and the boards.
+/// Clippy on the thumb target for the driver and the boards.
 fn thumb_clippy() -> Result<()> {
-    for features in ["", "defmt", "defmt,ipv6,udp,dhcp,sntp"] {
-        let core = ["clippy", "-p", "echo-core", "--no-default-features", "--features", features];
-        sh(cargo().args(core).args(["--target", THUMB, "--", "-D", "warnings"]))?;
-    }
     let mut c = cargo();
     c.args(["clippy", "-p", "lan9118", "--target", THUMB]);
     for b in BOARDS {
         c.args(["-p", b]);
     }
     sh(c.args(["--", "-D", "warnings"]))
+}
+
+/// echo-core's features that cannot be on together (its `fmt.rs` refuses).
+const EXCLUSIVE_FEATURES: [[&str; 2]; 1] = [["log", "defmt"]];
+
+/// Clippy on the thumb target for every combination of echo-core's features
+/// (read from `cargo metadata`), each distinct one once: `sntp` turns `udp`
+/// on, so the sets that differ only there are the same build.
+fn core_feature_clippy() -> Result<()> {
+    let sets = feature_sets(&core_features()?);
+    eprintln!("echo-core: {} distinct feature combinations", sets.len());
+    for (i, set) in sets.iter().enumerate() {
+        let features = set.join(",");
+        eprintln!("\n[{}/{}] features: {}", i + 1, sets.len(), if features.is_empty() { "(none)" } else { &features });
+        let core = ["clippy", "--quiet", "-p", "echo-core", "--no-default-features", "--features", &features];
+        sh(cargo().args(core).args(["--target", THUMB, "--", "-D", "warnings"]))?;
+    }
+    Ok(())
+}
+
+/// echo-core's features (`default` aside), each with the other features it
+/// turns on.
+fn core_features() -> Result<BTreeMap<String, Vec<String>>> {
+    let out = cargo().args(["metadata", "--format-version", "1", "--no-deps"]).output().context("cargo metadata")?;
+    if !out.status.success() {
+        bail!("cargo metadata failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    let meta: serde_json::Value = serde_json::from_slice(&out.stdout).context("cargo metadata output")?;
+    let core = meta["packages"]
+        .as_array()
+        .and_then(|p| p.iter().find(|p| p["name"] == "echo-core"))
+        .context("echo-core is not in the workspace")?;
+    let table = core["features"].as_object().context("echo-core has no feature table")?;
+    let names: Vec<&String> = table.keys().filter(|k| *k != "default").collect();
+    Ok(names
+        .iter()
+        .map(|name| {
+            let implied = table[name.as_str()]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|v| v.as_str())
+                .filter(|v| names.iter().any(|n| n.as_str() == *v))
+                .map(str::to_owned)
+                .collect();
+            ((*name).clone(), implied)
+        })
+        .collect())
+}
+
+/// Every subset of `features`, closed under what each turns on, without the
+/// exclusive pairs, each once, sorted.
+fn feature_sets(features: &BTreeMap<String, Vec<String>>) -> Vec<Vec<String>> {
+    let names: Vec<&String> = features.keys().collect();
+    let mut sets = BTreeSet::new();
+    for mask in 0u32..1 << names.len() {
+        let mut set: BTreeSet<&str> =
+            names.iter().enumerate().filter(|(i, _)| mask & 1 << i != 0).map(|(_, n)| n.as_str()).collect();
+        // Close over implications (a feature may turn on one that turns on another).
+        loop {
+            let implied: Vec<&str> =
+                set.iter().flat_map(|f| features[*f].iter().map(String::as_str)).filter(|f| !set.contains(f)).collect();
+            if implied.is_empty() {
+                break;
+            }
+            set.extend(implied);
+        }
+        if EXCLUSIVE_FEATURES.iter().any(|pair| pair.iter().all(|f| set.contains(f))) {
+            continue;
+        }
+        sets.insert(set.into_iter().map(str::to_owned).collect::<Vec<_>>());
+    }
+    sets.into_iter().collect()
+}
+
+/// echo-core's API documentation builds without a warning (broken links,
+/// missing docs); its examples run with the unit tests.
+fn core_docs() -> Result<()> {
+    sh(cargo().args(["doc", "--quiet", "-p", "echo-core", "--no-deps"]).env("RUSTDOCFLAGS", "-D warnings"))
 }
 
 /// Runs the `frames` fuzz target: every committed corpus input first, then
@@ -382,6 +470,21 @@ error: 2 targets failed:
         assert_eq!(tee(c, &mut screen).unwrap(), (false, "out\nerr\nmore\n".to_owned()));
         assert_eq!(screen, b"out\nerr\nmore\n");
         assert_eq!(tee(Command::new("true"), &mut std::io::sink()).unwrap(), (true, String::new()));
+    }
+
+    #[test]
+    fn feature_sets_are_closed_deduplicated_and_skip_exclusive_pairs() {
+        let features: BTreeMap<String, Vec<String>> =
+            [("defmt", vec![]), ("log", vec![]), ("sntp", vec!["udp"]), ("udp", vec![])]
+                .into_iter()
+                .map(|(f, on)| (f.to_owned(), on.into_iter().map(str::to_owned).collect()))
+                .collect();
+        let sets = feature_sets(&features);
+        // {none, log, defmt} × {none, udp, udp+sntp}: sntp alone is udp+sntp.
+        assert_eq!(sets.len(), 9, "{sets:?}");
+        assert!(sets.iter().all(|s| !(s.contains(&"log".into()) && s.contains(&"defmt".into()))));
+        assert!(sets.iter().filter(|s| s.contains(&"sntp".into())).all(|s| s.contains(&"udp".into())));
+        assert!(sets.contains(&vec![]));
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! DHCPv4 address configuration with a static fallback: the device asks for a
-//! lease at start; if no server answers within `fallback_after`, it takes the
+//! lease from its first poll; if no server answers within `fallback_after`, it takes the
 //! static address and keeps asking in the background. A later lease replaces
 //! the static address; a lost lease brings it back.
 
@@ -29,7 +29,9 @@ pub(crate) struct DhcpClient {
     pub handle: SocketHandle,
     static_addr: Ipv4Cidr,
     static_gateway: Option<Ipv4Address>,
-    fallback_at: Instant,
+    fallback_after: Duration,
+    /// `fallback_after` from the first poll.
+    fallback_at: Option<Instant>,
     pub source: AddressSource,
     lease: Option<(Ipv4Cidr, Option<Ipv4Address>)>,
 }
@@ -39,14 +41,14 @@ impl DhcpClient {
         handle: SocketHandle,
         static_addr: Ipv4Cidr,
         static_gateway: Option<Ipv4Address>,
-        now: Instant,
         fallback_after: Duration,
     ) -> Self {
         DhcpClient {
             handle,
             static_addr,
             static_gateway,
-            fallback_at: now + fallback_after,
+            fallback_after,
+            fallback_at: None,
             source: AddressSource::Pending,
             lease: None,
         }
@@ -88,7 +90,8 @@ impl DhcpClient {
             }
             Some(dhcpv4::Event::Deconfigured) | None => {}
         }
-        if self.source == AddressSource::Pending && now >= self.fallback_at {
+        let fallback_at = *self.fallback_at.get_or_insert(now + self.fallback_after);
+        if self.source == AddressSource::Pending && now >= fallback_at {
             warn!("no DHCP answer; using the static address {} and still asking", self.static_addr);
             self.use_static(iface);
         }
@@ -97,7 +100,7 @@ impl DhcpClient {
 
     /// The fallback deadline, while it is pending.
     pub fn next_deadline(&self) -> Option<Instant> {
-        (self.source == AddressSource::Pending).then_some(self.fallback_at)
+        self.fallback_at.filter(|_| self.source == AddressSource::Pending)
     }
 
     fn use_static(&mut self, iface: &mut Interface) {

@@ -37,9 +37,8 @@ use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Icmpv6Repr, Ipv6Address, Ipv6Pa
 use crate::config::EchoConfig;
 use crate::events::Events;
 use crate::neighbours::Neighbours;
-use crate::slot::SlotState;
+use crate::slot::{Slot, SlotState};
 use crate::stats::Stats;
-use crate::storage::Slot;
 use crate::tcp_timestamps;
 
 /// Source ports of services that answer anything (echo, daytime, quote,

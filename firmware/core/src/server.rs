@@ -1,10 +1,11 @@
-//! The echo server: N TCP sockets listening on one port (and optionally a UDP
-//! socket) over a smoltcp interface, driven by `poll(now, device)`.
+//! The echo server: N TCP sockets listening on one port (and the optional
+//! services, see [`services`]) over a smoltcp interface, driven by
+//! `poll(now, device)`.
+
+pub(crate) mod services;
 
 use core::cell::RefCell;
 
-#[cfg(feature = "udp")]
-use smoltcp::iface::SocketHandle;
 use smoltcp::iface::{Config, Interface, PollIngressSingleResult, PollResult, SocketSet};
 use smoltcp::phy::Device;
 use smoltcp::socket::{tcp, Socket};
@@ -14,10 +15,10 @@ use smoltcp::wire::{HardwareAddress, IpAddress, IpCidr};
 use crate::config::{EchoConfig, NetConfig};
 use crate::events::Events;
 use crate::guard::{self, Cx, Flow, Guard, Guarded, Net};
-use crate::slot::{self, SlotState, Step};
+use crate::slot::{self, Slot, SlotState, Step};
 use crate::stamp::{WallClock, STAMP_LEN};
 use crate::stats::Stats;
-use crate::storage::{InitError, Slot, Storage};
+use crate::storage::{InitError, Storage};
 use crate::tcp_echo::echo;
 use crate::tcp_timestamps;
 
@@ -25,19 +26,10 @@ use crate::tcp_timestamps;
 pub struct EchoServer<'a> {
     iface: Interface,
     sockets: SocketSet<'a>,
-    socket_capacity: usize,
     slots: &'a mut [Slot],
     /// Buffers of the slots whose socket is not made yet.
     unborn: Unborn<'a>,
-    #[cfg(feature = "udp")]
-    udp: Option<SocketHandle>,
-    /// The UDP queue's last sign of movement: frames sent by then, and when.
-    #[cfg(feature = "udp")]
-    udp_moved: (u64, Instant),
-    #[cfg(feature = "dhcp")]
-    dhcp: Option<crate::dhcp::DhcpClient>,
-    #[cfg(feature = "sntp")]
-    sntp: Option<crate::sntp::SntpClient>,
+    services: services::Services,
     net: NetConfig,
     config: EchoConfig,
     clock: WallClock,
@@ -77,7 +69,7 @@ impl<'a> EchoServer<'a> {
             return Err(InitError::InvalidMac);
         }
 
-        let socket_capacity = sockets.len();
+        let spare_sockets = sockets.len() - n;
         let set = SocketSet::new(sockets);
         // A slot's socket is made when the slot is first needed (see
         // `Unborn`): smoltcp's `SocketSet::add` scans the table from the
@@ -90,17 +82,9 @@ impl<'a> EchoServer<'a> {
         let mut server = EchoServer {
             iface: interface(net, device, now),
             sockets: set,
-            socket_capacity,
             slots,
             unborn,
-            #[cfg(feature = "udp")]
-            udp: None,
-            #[cfg(feature = "udp")]
-            udp_moved: (0, now),
-            #[cfg(feature = "dhcp")]
-            dhcp: None,
-            #[cfg(feature = "sntp")]
-            sntp: None,
+            services: services::Services::new(spare_sockets),
             net: *net,
             config: *config,
             clock: WallClock::UNSET,
@@ -117,96 +101,6 @@ impl<'a> EchoServer<'a> {
             n - config.backlog
         );
         Ok(server)
-    }
-
-    /// Adds UDP echo on the same port.
-    #[cfg(feature = "udp")]
-    pub fn enable_udp(&mut self, storage: crate::udp_echo::UdpStorage<'a>) -> Result<(), InitError> {
-        use smoltcp::socket::udp;
-        if !storage.is_usable() {
-            return Err(InitError::UdpBuffersTooSmall);
-        }
-        self.reserve_socket()?;
-        let crate::udp_echo::UdpStorage { rx_meta, rx, tx_meta, tx } = storage;
-        let mut socket = udp::Socket::new(udp::PacketBuffer::new(rx_meta, rx), udp::PacketBuffer::new(tx_meta, tx));
-        socket.bind(self.config.port).map_err(|_| InitError::InvalidPort)?;
-        self.udp = Some(self.sockets.add(socket));
-        info!("udp echo on port {}", self.config.port);
-        Ok(())
-    }
-
-    /// Takes the IPv4 address from DHCP; without an answer within
-    /// `fallback_after`, uses the static one and keeps asking. `packet_buffer`
-    /// holds the server's last answer (for options such as NTP servers): at
-    /// least 576 bytes.
-    #[cfg(feature = "dhcp")]
-    pub fn enable_dhcp(
-        &mut self,
-        now: Instant,
-        packet_buffer: &'a mut [u8],
-        fallback_after: Duration,
-    ) -> Result<(), InitError> {
-        use smoltcp::socket::dhcpv4;
-        self.reserve_socket()?;
-        let mut socket = dhcpv4::Socket::new();
-        socket.set_receive_packet_buffer(packet_buffer);
-        socket.set_parameter_request_list(&crate::dhcp::PARAMETER_REQUEST_LIST);
-        let handle = self.sockets.add(socket);
-        crate::dhcp::clear_ipv4(&mut self.iface);
-        self.dhcp = Some(crate::dhcp::DhcpClient::new(handle, self.net.ipv4, self.net.gateway, now, fallback_after));
-        info!("no address until DHCP answers (static {} after {} s)", self.net.ipv4, fallback_after.secs());
-        Ok(())
-    }
-
-    /// Where the IPv4 address currently comes from (DHCP only).
-    #[cfg(feature = "dhcp")]
-    pub fn address_source(&self) -> Option<crate::dhcp::AddressSource> {
-        self.dhcp.as_ref().map(|d| d.source)
-    }
-
-    /// Keeps the wall clock set by SNTP from `server` (or, if `None`, from the
-    /// NTP server a DHCP lease names), re-syncing every `resync`. `storage`
-    /// needs room for one 48-byte packet each way.
-    #[cfg(feature = "sntp")]
-    pub fn enable_sntp(
-        &mut self,
-        now: Instant,
-        storage: crate::udp_echo::UdpStorage<'a>,
-        server: Option<smoltcp::wire::IpAddress>,
-        resync: Duration,
-    ) -> Result<(), InitError> {
-        use smoltcp::socket::udp;
-        if storage.rx.len() < crate::sntp::PACKET_LEN || storage.tx.len() < crate::sntp::PACKET_LEN {
-            return Err(InitError::UdpBuffersTooSmall);
-        }
-        self.reserve_socket()?;
-        let crate::udp_echo::UdpStorage { rx_meta, rx, tx_meta, tx } = storage;
-        let mut socket = udp::Socket::new(udp::PacketBuffer::new(rx_meta, rx), udp::PacketBuffer::new(tx_meta, tx));
-        socket.bind(crate::sntp::LOCAL_PORT).map_err(|_| InitError::InvalidPort)?;
-        let handle = self.sockets.add(socket);
-        self.sntp = Some(crate::sntp::SntpClient::new(handle, server, resync, now));
-        match server {
-            Some(server) => info!("wall clock from SNTP server {}", server),
-            None => info!("wall clock from the SNTP server the DHCP lease names"),
-        }
-        Ok(())
-    }
-
-    /// Successful SNTP syncs so far.
-    #[cfg(feature = "sntp")]
-    pub fn sntp_syncs(&self) -> u64 {
-        self.sntp.as_ref().map_or(0, |s| s.syncs)
-    }
-
-    /// Fails unless the socket table has a free entry (`SocketSet::add` would panic).
-    #[allow(dead_code)] // used by the optional services
-    fn reserve_socket(&self) -> Result<(), InitError> {
-        // The slots' sockets yet to be made have their places kept.
-        let used = self.sockets.iter().count() + self.unborn.left;
-        if used >= self.socket_capacity {
-            return Err(InitError::TooFewSockets { needed: used + 1, given: self.socket_capacity });
-        }
-        Ok(())
     }
 
     /// Does all pending work at `now`: takes frames from `device`, echoes what
@@ -238,7 +132,7 @@ impl<'a> EchoServer<'a> {
                 listeners = self.listeners();
             }
         }
-        self.service_network(now);
+        self.poll_services(now);
         self.service(now);
         // Send the replies now rather than on the next wake-up. Each call sends
         // at most one packet per socket: repeat until nothing is left to send.
@@ -249,39 +143,8 @@ impl<'a> EchoServer<'a> {
                 break;
             }
         }
-        #[cfg(feature = "udp")]
-        self.unwedge_udp(now);
         self.events.summarise(now, &self.stats);
         self.next_wake(now)
-    }
-
-    /// The last line of defence for UDP echo: the guard only lets through
-    /// datagrams whose sender smoltcp can reach, but should a reply still
-    /// sit unsent at the head of the socket's queue (smoltcp's neighbour
-    /// cache forgot the host), it would block every later reply. Nothing
-    /// sent for 3 s while replies wait: drop the queue.
-    #[cfg(feature = "udp")]
-    fn unwedge_udp(&mut self, now: Instant) {
-        const STUCK: Duration = Duration::from_secs(3);
-        let Some(h) = self.udp else { return };
-        let sock = self.sockets.get_mut::<smoltcp::socket::udp::Socket>(h);
-        let sent = self.guard.udp_sent;
-        if sock.send_queue() == 0 || sent != self.udp_moved.0 {
-            self.udp_moved = (sent, now);
-            return;
-        }
-        if now - self.udp_moved.1 < STUCK {
-            return;
-        }
-        let (queued, waiting) = (sock.send_queue(), sock.recv_queue());
-        // smoltcp tells bytes, not datagrams: count the one that blocked.
-        self.stats.udp_unresolved += 1;
-        sock.close();
-        if sock.bind(self.config.port).is_err() {
-            error!("udp echo cannot bind port {} again", self.config.port);
-        }
-        self.udp_moved = (sent, now);
-        warn!("udp: replies stuck for 3 s dropped ({} B queued, {} B unread with them)", queued, waiting);
     }
 
     /// Runs `f` on the interface with the device behind the guard; returns
@@ -399,30 +262,8 @@ impl<'a> EchoServer<'a> {
         &self.config
     }
 
-    /// DHCP and SNTP, when enabled.
-    fn service_network(&mut self, now: Instant) {
-        #[cfg(feature = "dhcp")]
-        if let Some(dhcp) = self.dhcp.as_mut() {
-            let sock = self.sockets.get_mut::<smoltcp::socket::dhcpv4::Socket>(dhcp.handle);
-            let _ntp = dhcp.service(sock, &mut self.iface, now);
-            #[cfg(feature = "sntp")]
-            if let (Some(ntp), Some(sntp)) = (_ntp, self.sntp.as_mut()) {
-                if sntp.server.is_none() {
-                    info!("using NTP server {} from the DHCP lease", ntp);
-                    sntp.server = Some(ntp);
-                }
-            }
-        }
-        #[cfg(feature = "sntp")]
-        if let Some(sntp) = self.sntp.as_mut() {
-            let sock = self.sockets.get_mut::<smoltcp::socket::udp::Socket>(sntp.handle);
-            sntp.service(sock, now, &mut self.clock, self.net.random_seed);
-        }
-        let _ = now;
-    }
-
     /// Runs every slot's state machine once, keeps `backlog` slots
-    /// listening (fewer while connections are served), then the UDP echo.
+    /// listening (fewer while connections are served).
     fn service(&mut self, now: Instant) {
         let (config, clock) = (self.config, self.clock);
         let made = self.made();
@@ -516,11 +357,6 @@ impl<'a> EchoServer<'a> {
             }
         }
         self.balance();
-        #[cfg(feature = "udp")]
-        if let Some(h) = self.udp {
-            let sock = self.sockets.get_mut::<smoltcp::socket::udp::Socket>(h);
-            crate::udp_echo::service(sock, config.mode, &clock, now, &mut self.stats, &mut self.events);
-        }
     }
 
     /// Keeps as many slots listening as connections may still be accepted:
@@ -599,14 +435,7 @@ impl<'a> EchoServer<'a> {
         if let Some(at) = self.guard.next_deadline() {
             sooner(if at > now { at - now } else { Duration::ZERO });
         }
-        let deadlines: [Option<Instant>; _] = [
-            #[cfg(feature = "dhcp")]
-            self.dhcp.as_ref().and_then(|d| d.next_deadline()),
-            #[cfg(feature = "sntp")]
-            self.sntp.as_ref().and_then(|s| s.next_deadline()),
-            None,
-        ];
-        for at in deadlines.into_iter().flatten() {
+        if let Some(at) = self.services.next_deadline() {
             sooner(if at > now { at - now } else { Duration::ZERO });
         }
         delay

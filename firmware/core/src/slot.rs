@@ -1,8 +1,72 @@
-//! The per-connection state machine, kept pure so it can be tested on its own:
-//! given what the slot last was and what its TCP socket says now, decide what
-//! the server does next.
+//! One connection slot: its bookkeeping ([`Slot`]) and its state machine
+//! ([`next`]), the latter kept pure so it can be tested on its own: given what
+//! the slot last was and what its TCP socket says now, decide what the server
+//! does next.
 
+use smoltcp::iface::SocketHandle;
 use smoltcp::socket::tcp::State as Tcp;
+use smoltcp::time::Instant;
+use smoltcp::wire::IpEndpoint;
+
+use crate::guard::Flow;
+
+/// Per-connection bookkeeping; the caller provides one per connection slot
+/// (`[Slot::EMPTY; N]`), so a board can keep them in a `static`.
+#[derive(Debug, Clone, Copy)]
+pub struct Slot {
+    pub(crate) handle: Option<SocketHandle>,
+    pub(crate) state: SlotState,
+    pub(crate) remote: Option<IpEndpoint>,
+    /// Our address and port of the connection (which of our addresses the client chose).
+    pub(crate) local: Option<IpEndpoint>,
+    /// Last chunk received (the idle timeout runs from here).
+    pub(crate) last_active: Instant,
+    /// Last sign of life: a chunk received or our data newly acknowledged.
+    pub(crate) last_progress: Instant,
+    /// When the slot entered its current state.
+    pub(crate) since: Instant,
+    /// Bytes of ours not yet acknowledged, at the last poll.
+    pub(crate) unacked: usize,
+    pub(crate) timed_out: bool,
+    /// What the guard learned of the connection from the frames we sent.
+    pub(crate) flow: Flow,
+}
+
+impl Slot {
+    /// An unused slot.
+    pub const EMPTY: Slot = Slot {
+        handle: None,
+        state: SlotState::Idle,
+        remote: None,
+        local: None,
+        last_active: Instant::ZERO,
+        last_progress: Instant::ZERO,
+        since: Instant::ZERO,
+        unacked: 0,
+        timed_out: false,
+        flow: Flow::NONE,
+    };
+
+    /// Where this slot stands.
+    pub fn state(&self) -> SlotState {
+        self.state
+    }
+
+    /// The connected client, while there is one.
+    pub fn remote(&self) -> Option<IpEndpoint> {
+        self.remote
+    }
+
+    /// Whether the slot holds no connection (listening or spare).
+    pub fn is_free(&self) -> bool {
+        matches!(self.state, SlotState::Listening | SlotState::Idle)
+    }
+
+    /// Whether the slot counts against the backlog (handshaking or open).
+    pub(crate) fn is_serving(&self) -> bool {
+        matches!(self.state, SlotState::Handshake | SlotState::Open)
+    }
+}
 
 /// Where one connection slot stands, from the echo service's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

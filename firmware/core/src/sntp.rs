@@ -108,14 +108,15 @@ pub(crate) struct SntpClient {
     pub handle: SocketHandle,
     pub server: Option<IpAddress>,
     resync: Duration,
-    next_query: Instant,
+    /// When to ask next; `None`: at the first poll.
+    next_query: Option<Instant>,
     outstanding: Option<(Instant, u64)>,
     pub syncs: u64,
 }
 
 impl SntpClient {
-    pub fn new(handle: SocketHandle, server: Option<IpAddress>, resync: Duration, now: Instant) -> Self {
-        SntpClient { handle, server, resync, next_query: now, outstanding: None, syncs: 0 }
+    pub fn new(handle: SocketHandle, server: Option<IpAddress>, resync: Duration) -> Self {
+        SntpClient { handle, server, resync, next_query: None, outstanding: None, syncs: 0 }
     }
 
     /// Sends a request when one is due, takes an answer when one came.
@@ -134,7 +135,7 @@ impl SntpClient {
                     clock.set(now, unix_ms);
                     self.syncs += 1;
                     self.outstanding = None;
-                    self.next_query = now + self.resync;
+                    self.next_query = Some(now + self.resync);
                     info!(
                         "clock synced by SNTP from {} (stratum {}, round trip {} ms)",
                         server,
@@ -149,15 +150,15 @@ impl SntpClient {
             if now - sent_at >= ANSWER_TIMEOUT {
                 debug!("no SNTP answer from {}, will retry", server);
                 self.outstanding = None;
-                self.next_query = now + RETRY;
+                self.next_query = Some(now + RETRY);
             }
         }
-        if self.outstanding.is_none() && now >= self.next_query {
+        if self.outstanding.is_none() && self.next_query.is_none_or(|at| now >= at) {
             // Unpredictable enough to reject blind spoofing, and never zero.
             let nonce = (seed ^ (now.total_micros() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1;
             match sock.send_slice(&request(nonce), IpEndpoint::new(server, NTP_PORT)) {
                 Ok(()) => self.outstanding = Some((now, nonce)),
-                Err(_) => self.next_query = now + RETRY,
+                Err(_) => self.next_query = Some(now + RETRY),
             }
         }
     }
@@ -165,10 +166,10 @@ impl SntpClient {
     /// When `service` next has something to do.
     pub fn next_deadline(&self) -> Option<Instant> {
         self.server?;
-        Some(match self.outstanding {
-            Some((sent_at, _)) => sent_at + ANSWER_TIMEOUT,
+        match self.outstanding {
+            Some((sent_at, _)) => Some(sent_at + ANSWER_TIMEOUT),
             None => self.next_query,
-        })
+        }
     }
 }
 

@@ -2,71 +2,10 @@
 
 use core::fmt;
 
-use smoltcp::iface::{SocketHandle, SocketStorage};
-use smoltcp::time::Instant;
-use smoltcp::wire::IpEndpoint;
+use smoltcp::iface::SocketStorage;
 
-use crate::guard::Flow;
-use crate::slot::SlotState;
+use crate::slot::Slot;
 use crate::stamp::STAMP_LEN;
-
-/// Per-connection bookkeeping; the caller provides one per connection slot
-/// (`[Slot::EMPTY; N]`), so a board can keep them in a `static`.
-#[derive(Debug, Clone, Copy)]
-pub struct Slot {
-    pub(crate) handle: Option<SocketHandle>,
-    pub(crate) state: SlotState,
-    pub(crate) remote: Option<IpEndpoint>,
-    /// Our address and port of the connection (which of our addresses the client chose).
-    pub(crate) local: Option<IpEndpoint>,
-    /// Last chunk received (the idle timeout runs from here).
-    pub(crate) last_active: Instant,
-    /// Last sign of life: a chunk received or our data newly acknowledged.
-    pub(crate) last_progress: Instant,
-    /// When the slot entered its current state.
-    pub(crate) since: Instant,
-    /// Bytes of ours not yet acknowledged, at the last poll.
-    pub(crate) unacked: usize,
-    pub(crate) timed_out: bool,
-    /// What the guard learned of the connection from the frames we sent.
-    pub(crate) flow: Flow,
-}
-
-impl Slot {
-    /// An unused slot.
-    pub const EMPTY: Slot = Slot {
-        handle: None,
-        state: SlotState::Idle,
-        remote: None,
-        local: None,
-        last_active: Instant::ZERO,
-        last_progress: Instant::ZERO,
-        since: Instant::ZERO,
-        unacked: 0,
-        timed_out: false,
-        flow: Flow::NONE,
-    };
-
-    /// Where this slot stands.
-    pub fn state(&self) -> SlotState {
-        self.state
-    }
-
-    /// The connected client, while there is one.
-    pub fn remote(&self) -> Option<IpEndpoint> {
-        self.remote
-    }
-
-    /// Whether the slot holds no connection (listening or spare).
-    pub fn is_free(&self) -> bool {
-        matches!(self.state, SlotState::Listening | SlotState::Idle)
-    }
-
-    /// Whether the slot counts against the backlog (handshaking or open).
-    pub(crate) fn is_serving(&self) -> bool {
-        matches!(self.state, SlotState::Handshake | SlotState::Open)
-    }
-}
 
 /// Memory the server runs in, all borrowed from the caller (no allocation).
 ///
@@ -101,7 +40,7 @@ impl Storage<'_> {
 }
 
 /// Socket-table entries reserved for the optional services.
-pub const EXTRA_SOCKETS: usize = 3;
+const EXTRA_SOCKETS: usize = 3;
 
 /// Why the server could not start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,8 +74,14 @@ pub enum InitError {
     InvalidPort,
     /// The MAC address is not a unicast Ethernet address.
     InvalidMac,
-    /// The UDP buffers cannot hold one stamped datagram.
-    UdpBuffersTooSmall,
+    /// The UDP echo would take [`EchoConfig::port`](crate::EchoConfig::port),
+    /// which a service also enabled listens on itself: the SNTP client's
+    /// local port (49123), or DHCP's client port (68).
+    PortTaken,
+    /// smoltcp refused to bind the UDP echo socket to [`EchoConfig::port`](crate::EchoConfig::port).
+    UdpEchoBind,
+    /// smoltcp refused to bind the SNTP client's socket to its local port.
+    SntpBind,
 }
 
 impl fmt::Display for InitError {
@@ -155,9 +100,9 @@ impl fmt::Display for InitError {
             ),
             InitError::InvalidPort => write!(f, "port 0 cannot be listened on"),
             InitError::InvalidMac => write!(f, "MAC address must be unicast"),
-            InitError::UdpBuffersTooSmall => {
-                write!(f, "UDP buffers must hold at least one stamped datagram and its metadata")
-            }
+            InitError::PortTaken => write!(f, "the echo port is the SNTP or the DHCP client's: choose another"),
+            InitError::UdpEchoBind => write!(f, "UDP echo cannot bind the echo port"),
+            InitError::SntpBind => write!(f, "SNTP client cannot bind its local port"),
         }
     }
 }

@@ -7,9 +7,9 @@ use smoltcp::time::Instant;
 
 use crate::config::{EchoConfig, Mode, CHUNK};
 use crate::fmt::Printable;
+use crate::slot::Slot;
 use crate::stamp::WallClock;
 use crate::stats::Stats;
-use crate::storage::Slot;
 
 /// Bytes of each message shown in the log.
 const LOG_PREVIEW: usize = 48;

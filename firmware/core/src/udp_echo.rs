@@ -7,8 +7,9 @@
 //! larger than one Ethernet frame need IP reassembly, which the firmware does
 //! not do: the stack drops them before they reach this socket.
 
+use smoltcp::iface::SocketHandle;
 use smoltcp::socket::udp;
-use smoltcp::time::Instant;
+use smoltcp::time::{Duration, Instant};
 
 use crate::config::{Mode, CHUNK};
 use crate::events::Events;
@@ -16,27 +17,46 @@ use crate::fmt::Printable;
 use crate::stamp::WallClock;
 use crate::stats::Stats;
 
-/// Buffers for the UDP echo socket, borrowed from the caller.
-pub struct UdpStorage<'a> {
-    /// Metadata of datagrams waiting to be echoed (one entry per datagram).
-    pub rx_meta: &'a mut [udp::PacketMetadata],
-    /// Payloads of datagrams waiting to be echoed.
-    pub rx: &'a mut [u8],
-    /// Metadata of replies waiting to be sent.
-    pub tx_meta: &'a mut [udp::PacketMetadata],
-    /// Payloads of replies waiting to be sent.
-    pub tx: &'a mut [u8],
+/// The echo socket and the last sign of its send queue moving.
+pub(crate) struct UdpEcho {
+    pub handle: SocketHandle,
+    /// Frames the guard had let out by then, and when that was seen.
+    moved: (u64, Instant),
 }
 
-impl UdpStorage<'_> {
-    /// Whether one full-size stamped reply fits.
-    pub(crate) fn is_usable(&self) -> bool {
-        !self.rx_meta.is_empty()
-            && !self.tx_meta.is_empty()
-            && !self.rx.is_empty()
-            && self.tx.len() >= CHUNK + crate::STAMP_LEN
+impl UdpEcho {
+    pub fn new(handle: SocketHandle) -> Self {
+        // The queue starts empty: the first look resets this.
+        UdpEcho { handle, moved: (0, Instant::ZERO) }
+    }
+
+    /// The last line of defence: the guard only lets through datagrams whose
+    /// sender smoltcp can reach, but should a reply still sit unsent at the
+    /// head of the queue (smoltcp's neighbour cache forgot the host), it
+    /// would block every later reply. Nothing sent for [`STUCK`] while
+    /// replies wait: drop the queue. `sent` counts the UDP frames sent so far.
+    pub fn unwedge(&mut self, sock: &mut udp::Socket, port: u16, sent: u64, now: Instant, stats: &mut Stats) {
+        if sock.send_queue() == 0 || sent != self.moved.0 {
+            self.moved = (sent, now);
+            return;
+        }
+        if now - self.moved.1 < STUCK {
+            return;
+        }
+        let (queued, waiting) = (sock.send_queue(), sock.recv_queue());
+        // smoltcp tells bytes, not datagrams: count the one that blocked.
+        stats.udp_unresolved += 1;
+        sock.close();
+        if sock.bind(port).is_err() {
+            error!("udp echo cannot bind port {} again", port);
+        }
+        self.moved = (sent, now);
+        warn!("udp: replies stuck for 3 s dropped ({} B queued, {} B unread with them)", queued, waiting);
     }
 }
+
+/// How long replies may wait with nothing sent before [`UdpEcho::unwedge`] drops them.
+const STUCK: Duration = Duration::from_secs(3);
 
 /// Answers every datagram waiting, until the transmit side is full.
 pub(crate) fn service(

@@ -9,7 +9,7 @@ use smoltcp::time::Instant;
 
 use crate::access::Regs;
 use crate::chip::{words, Chip, RxStatus};
-use crate::driver::{Lan9118, MTU, RX_BUF_LEN};
+use crate::driver::{Lan9118, MAX_FRAME_LEN, RX_BUF_LEN};
 
 /// Full-size frames the RX data FIFO holds (about 10 KiB with a 5 KiB TX
 /// FIFO): smoltcp keeps TCP windows within this so bursts are not dropped.
@@ -48,7 +48,7 @@ impl<R: Regs> phy::Device for Lan9118<R> {
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<Self::TxToken<'_>> {
         // Back-pressure: smoltcp keeps the packet and retries on a later poll.
-        if !self.chip.tx_space(MTU) {
+        if !self.chip.tx_space(MAX_FRAME_LEN) {
             return None;
         }
         Some(TxToken { chip: &mut self.chip, buf: &mut self.tx_buf })
@@ -57,7 +57,7 @@ impl<R: Regs> phy::Device for Lan9118<R> {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = MTU;
+        caps.max_transmission_unit = MAX_FRAME_LEN;
         caps.max_burst_size = Some(RX_FIFO_FRAMES);
         caps
     }
@@ -80,7 +80,7 @@ impl phy::RxToken for RxToken<'_> {
 /// Room for one frame; the frame goes to the chip when the token is consumed.
 pub struct TxToken<'a, R: Regs> {
     chip: &'a mut Chip<R>,
-    buf: &'a mut [u8; MTU],
+    buf: &'a mut [u8; MAX_FRAME_LEN],
 }
 
 impl<R: Regs> phy::TxToken for TxToken<'_, R> {
@@ -88,8 +88,8 @@ impl<R: Regs> phy::TxToken for TxToken<'_, R> {
     where
         F: FnOnce(&mut [u8]) -> T,
     {
-        if len > MTU {
-            // smoltcp never asks for more than the MTU it was given. If it did,
+        if len > MAX_FRAME_LEN {
+            // smoltcp never asks for more than the frame length it was given. If it did,
             // the frame could not go out whole: it gets the whole buffer to
             // write into, and is dropped and counted.
             let result = f(&mut self.buf[..]);

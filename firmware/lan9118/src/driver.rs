@@ -6,8 +6,9 @@ use crate::regs::*;
 use crate::{Error, Stats};
 
 /// Largest Ethernet frame sent or received, header included, CRC excluded
-/// (smoltcp's notion of MTU for Ethernet devices).
-pub const MTU: usize = 1514;
+/// (what smoltcp's `max_transmission_unit` means for Ethernet devices): the
+/// 1500-byte IP MTU plus the 14-byte header.
+pub const MAX_FRAME_LEN: usize = 1514;
 
 /// Receive buffer: a frame with its CRC, rounded up to whole FIFO words,
 /// with room for a VLAN tag.
@@ -34,7 +35,7 @@ pub struct Link {
 pub struct Lan9118<R: Regs> {
     pub(crate) chip: Chip<R>,
     pub(crate) rx_buf: [u8; RX_BUF_LEN],
-    pub(crate) tx_buf: [u8; MTU],
+    pub(crate) tx_buf: [u8; MAX_FRAME_LEN],
     id_rev: u32,
     mac: [u8; 6],
     link: Link,
@@ -61,7 +62,7 @@ impl<R: Regs> Lan9118<R> {
         Ok(Lan9118 {
             chip,
             rx_buf: [0; RX_BUF_LEN],
-            tx_buf: [0; MTU],
+            tx_buf: [0; MAX_FRAME_LEN],
             id_rev,
             mac,
             link: Link { up: false, full_duplex: true },

@@ -40,7 +40,7 @@ mod tests;
 
 pub use access::{Mmio, Regs};
 pub use device::{RxToken, TxToken};
-pub use driver::{Config, Lan9118, Link, MTU};
+pub use driver::{Config, Lan9118, Link, MAX_FRAME_LEN};
 pub use error::Error;
 pub use stats::Stats;
 

@@ -12,7 +12,7 @@ use smoltcp::wire::{
 
 use crate::fake::{Fake, TX_FIFO_BYTES};
 use crate::regs::*;
-use crate::{Config, Error, Lan9118, Stats, MTU};
+use crate::{Config, Error, Lan9118, Stats, MAX_FRAME_LEN};
 
 const MAC: [u8; 6] = [0x02, 0x00, 0x00, 0x00, 0x00, 0x01];
 
@@ -173,7 +173,7 @@ fn dropped_frame_counter_is_read_and_accumulated() {
 #[test]
 fn transmitted_frames_carry_correct_commands_and_bytes() {
     let (mut eth, fake) = up();
-    let lens = [1, 2, 3, 4, 5, 42, 60, 61, 1513, MTU];
+    let lens = [1, 2, 3, 4, 5, 42, 60, 61, 1513, MAX_FRAME_LEN];
     for (i, len) in lens.iter().enumerate() {
         assert!(send(&mut eth, &pattern(*len, i as u8)));
     }
@@ -342,10 +342,10 @@ fn tx_space_is_read_again_only_when_the_known_space_runs_out() {
     let reads_of_tx_inf = |fake: &Fake| fake.state().tx_fifo_inf_reads;
     let start = reads_of_tx_inf(&fake);
     for i in 0..3 {
-        assert!(send(&mut eth, &pattern(MTU, i)));
+        assert!(send(&mut eth, &pattern(MAX_FRAME_LEN, i)));
     }
     assert_eq!(reads_of_tx_inf(&fake) - start, 1);
-    assert!(send(&mut eth, &pattern(MTU, 3)));
+    assert!(send(&mut eth, &pattern(MAX_FRAME_LEN, 3)));
     assert_eq!(reads_of_tx_inf(&fake) - start, 2);
     // That second read drained the statuses of the frames before it.
     assert_eq!(fake.state().tx_status.len(), 1);

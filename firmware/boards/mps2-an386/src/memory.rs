@@ -3,7 +3,7 @@
 //! costs no image space. [`take`] hands them out once, at start-up.
 
 use echo_core::smoltcp::iface::SocketStorage;
-use echo_core::{ServiceMemory, Slot, Storage, DEFAULT_BACKLOG};
+use echo_core::{ServiceResources, Slot, Storage, DEFAULT_BACKLOG};
 use static_cell::{ConstStaticCell, StaticCell};
 
 /// Connections served at once: the tutorial's backlog.
@@ -30,7 +30,7 @@ static RX: ConstStaticCell<[u8; CONNECTIONS * RX_PER_CONNECTION]> =
 static TX: ConstStaticCell<[u8; CONNECTIONS * TX_PER_CONNECTION]> =
     ConstStaticCell::new([0; CONNECTIONS * TX_PER_CONNECTION]);
 // Packet metadata is not all zeroes either: filled at run time, like the table.
-static SERVICES: StaticCell<ServiceMemory> = StaticCell::new();
+static SERVICES: StaticCell<ServiceResources> = StaticCell::new();
 
 /// What the Ethernet driver needs in RAM: nothing, the LAN9118 buffers
 /// frames in its own FIFOs (a DMA MAC gets its descriptor rings here).
@@ -43,7 +43,7 @@ pub struct Memory {
     /// Sockets, slots and TCP buffers for the echo server.
     pub server: Storage<'static>,
     /// Buffers of the optional services this build has (UDP echo, DHCP, SNTP).
-    pub services: &'static mut ServiceMemory,
+    pub services: &'static mut ServiceResources,
 }
 
 /// Hands out the statics. Called once at start-up (a second call panics).
@@ -56,6 +56,6 @@ pub fn take() -> Memory {
             rx: RX.take(),
             tx: TX.take(),
         },
-        services: SERVICES.init(ServiceMemory::new()),
+        services: SERVICES.init(ServiceResources::new()),
     }
 }

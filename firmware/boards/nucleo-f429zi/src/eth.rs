@@ -19,7 +19,7 @@ use stm32_eth::dma::{EthernetDMA, RxError, RxRing, TxRing};
 
 /// Largest frame smoltcp may send: 1500 bytes of IP plus the 14-byte Ethernet
 /// header (the MAC appends the FCS). The DMA buffers hold 1522.
-pub const MAX_FRAME: usize = 1514;
+pub const MAX_FRAME_LEN: usize = 1514;
 
 /// Counters of frames the driver dropped.
 #[derive(Debug, Clone, Copy, Default, defmt::Format)]
@@ -38,7 +38,7 @@ pub struct EthDevice<'rx, 'tx> {
     stats: DriverStats,
     /// Where a frame goes if no TX descriptor is free after all, so that
     /// path drops a frame instead of panicking.
-    discard: [u8; MAX_FRAME],
+    discard: [u8; MAX_FRAME_LEN],
 }
 
 impl<'rx, 'tx> EthDevice<'rx, 'tx> {
@@ -46,7 +46,7 @@ impl<'rx, 'tx> EthDevice<'rx, 'tx> {
     /// frames one TCP connection may have in flight toward us (its window,
     /// in segments): the RX ring's share of each connection.
     pub fn new(dma: EthernetDMA<'rx, 'tx>, max_burst: usize) -> Self {
-        EthDevice { dma, max_burst, stats: DriverStats::default(), discard: [0; MAX_FRAME] }
+        EthDevice { dma, max_burst, stats: DriverStats::default(), discard: [0; MAX_FRAME_LEN] }
     }
 
     /// True when a received frame waits in the ring (so do not sleep).
@@ -102,7 +102,7 @@ impl<'rx, 'tx> Device for EthDevice<'rx, 'tx> {
     fn capabilities(&self) -> DeviceCapabilities {
         let mut caps = DeviceCapabilities::default();
         caps.medium = Medium::Ethernet;
-        caps.max_transmission_unit = MAX_FRAME;
+        caps.max_transmission_unit = MAX_FRAME_LEN;
         // smoltcp caps each TCP connection's advertised window at this many
         // segments, so all connections together cannot have more full-size
         // frames in flight toward us than the RX ring holds (memory.rs).
@@ -155,7 +155,7 @@ impl RxToken for EthRxToken<'_, '_> {
 /// A free TX descriptor, filled and handed to the DMA when consumed.
 pub struct EthTxToken<'a, 'tx> {
     ring: &'a mut TxRing<'tx>,
-    discard: &'a mut [u8; MAX_FRAME],
+    discard: &'a mut [u8; MAX_FRAME_LEN],
     tx_dropped: &'a mut u32,
 }
 
@@ -164,9 +164,9 @@ impl TxToken for EthTxToken<'_, '_> {
     where
         F: FnOnce(&mut [u8]) -> R,
     {
-        // smoltcp never asks for more than MAX_FRAME (our MTU); clamp anyway,
+        // smoltcp never asks for more than MAX_FRAME_LEN (our capabilities say so); clamp anyway,
         // as send_next() asserts the length fits its buffer.
-        let len = len.min(MAX_FRAME);
+        let len = len.min(MAX_FRAME_LEN);
         match self.ring.send_next(len, None) {
             Ok(mut frame) => {
                 let result = f(&mut frame);

@@ -77,7 +77,7 @@ fn main() -> ! {
 fn start(
     board: &mut board::Board,
     storage: echo_core::Storage<'static>,
-    services: &'static mut echo_core::ServiceMemory,
+    services: &'static mut echo_core::ServiceResources,
 ) -> echo_core::EchoServer<'static> {
     use echo_core::{EchoConfig, EchoServer, ServiceConfig};
 
@@ -87,7 +87,7 @@ fn start(
     let (net, wall_clock) = (board.net, board.wall_clock);
     let now = clock::now();
     let started = EchoServer::new(&net, &EchoConfig::DEFAULT, &mut board.eth, now, storage)
-        .and_then(|mut server| server.enable_services(now, services, &ServiceConfig::DEFAULT).map(|()| server));
+        .and_then(|mut server| server.enable_services(services, &ServiceConfig::DEFAULT).map(|()| server));
     let mut server = match started {
         Ok(server) => server,
         Err(e) => board.fatal("echo server", e),
