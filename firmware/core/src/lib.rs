@@ -27,6 +27,7 @@ pub mod dhcp;
 mod events;
 mod guard;
 mod neighbours;
+pub mod protocol;
 mod server;
 mod services;
 pub mod slot;
@@ -40,11 +41,12 @@ mod tcp_timestamps;
 #[cfg(feature = "udp")]
 mod udp_echo;
 
-pub use config::{EchoConfig, Mode, NetConfig, CHUNK, DEFAULT_BACKLOG, DEFAULT_PORT};
+pub use config::{EchoConfig, NetConfig};
+pub use protocol::{Mode, CHUNK, DEFAULT_BACKLOG, DEFAULT_PORT, STAMP_LEN};
 pub use server::EchoServer;
 pub use services::{ServiceConfig, ServiceMemory};
 pub use slot::SlotState;
-pub use stamp::{WallClock, STAMP_LEN};
+pub use stamp::WallClock;
 pub use stats::Stats;
 pub use storage::{InitError, Slot, Storage, EXTRA_SOCKETS};
 #[cfg(feature = "udp")]

@@ -3,9 +3,7 @@
 use smoltcp::time::Instant;
 
 use crate::ctime::{ctime, CTIME_LEN};
-
-/// `[` + ctime + `] `.
-pub const STAMP_LEN: usize = CTIME_LEN + 3;
+use crate::protocol::STAMP_LEN;
 
 /// Wall-clock time derived from the monotonic clock: a board reads the real
 /// time once (RTC, semihosting, SNTP) and the core counts on from there, so the

@@ -7,8 +7,8 @@ use smoltcp::time::Instant;
 use smoltcp::wire::IpEndpoint;
 
 use crate::guard::Flow;
+use crate::protocol::STAMP_LEN;
 use crate::slot::SlotState;
-use crate::stamp::STAMP_LEN;
 
 /// Per-connection bookkeeping; the caller provides one per connection slot
 /// (`[Slot::EMPTY; N]`), so a board can keep them in a `static`.

@@ -10,9 +10,9 @@
 use smoltcp::socket::udp;
 use smoltcp::time::Instant;
 
-use crate::config::{Mode, CHUNK};
 use crate::events::Events;
 use crate::fmt::Printable;
+use crate::protocol::{Mode, CHUNK};
 use crate::stamp::WallClock;
 use crate::stats::Stats;
 
