@@ -5,8 +5,7 @@ use std::net::Ipv6Addr;
 
 /// The firmware's address on the TAP network.
 pub const DEFAULT_HOST: &str = "192.168.69.1";
-/// The tutorial's port.
-pub const DEFAULT_PORT: u16 = 12345;
+pub use echo_core::DEFAULT_PORT;
 
 /// Where to connect: a host (address or name) and a port, not yet resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
