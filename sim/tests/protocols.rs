@@ -8,7 +8,7 @@ use echo_sim::stamped::{parse, payload};
 use echo_sim::world::{SERVER_IP, SERVER_IP6};
 use echo_sim::World;
 
-const PORT: u16 = 12345;
+const PORT: u16 = echo_core::DEFAULT_PORT;
 const SECOND: Duration = Duration::from_secs(1);
 
 fn finished(w: &mut World, id: usize) -> bool {

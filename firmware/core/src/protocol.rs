@@ -14,7 +14,7 @@
 use core::fmt;
 use core::str::FromStr;
 
-use crate::ctime::{CTIME_LEN, MONTHS, WEEKDAYS};
+use crate::ctime::{ctime, CTIME_LEN, MONTHS, WEEKDAYS};
 
 /// The tutorial's port.
 pub const DEFAULT_PORT: u16 = 12345;
@@ -102,6 +102,15 @@ impl FromStr for Mode {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Mode::ALL.into_iter().find(|m| m.name() == s).ok_or(ParseModeError)
     }
+}
+
+/// The stamp for Unix time `unix_secs`: `[` + C `ctime()` (UTC) + `] `.
+pub fn encode_stamp(unix_secs: u64) -> [u8; STAMP_LEN] {
+    let mut out = [b' '; STAMP_LEN];
+    out[0] = b'[';
+    out[1..=CTIME_LEN].copy_from_slice(&ctime(unix_secs));
+    out[CTIME_LEN + 1] = b']';
+    out
 }
 
 /// Why bytes are not a stamp.
@@ -371,7 +380,7 @@ impl StampDecoder {
 
     /// Decodes all of `input`, as [`Events`].
     pub fn events<'d, 'a>(&'d mut self, input: &'a [u8]) -> Events<'d, 'a> {
-        Events { decoder: self, input }
+        Events { decoder: self, input, failed: false }
     }
 
     /// Checks that the stream may end here: not inside a stamp, not right
@@ -393,10 +402,12 @@ impl StampDecoder {
 pub struct Events<'d, 'a> {
     decoder: &'d mut StampDecoder,
     input: &'a [u8],
+    failed: bool,
 }
 
 impl<'a> Events<'_, 'a> {
-    /// The input not yet decoded.
+    /// The input not yet decoded (after an error: from where the decoder
+    /// stopped, as [`StampDecoder::decode`] leaves it).
     pub fn rest(&self) -> &'a [u8] {
         self.input
     }
@@ -406,10 +417,11 @@ impl<'a> Iterator for Events<'_, 'a> {
     type Item = Result<Event<'a>, Malformed>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let event = self.decoder.decode(&mut self.input);
-        if let Some(Err(_)) = event {
-            self.input = &[];
+        if self.failed {
+            return None;
         }
+        let event = self.decoder.decode(&mut self.input);
+        self.failed = matches!(event, Some(Err(_)));
         event
     }
 }
@@ -487,6 +499,16 @@ mod tests {
         assert_eq!(Mode::default(), Mode::Stamp);
         assert_eq!(Mode::Raw.overhead(), 0);
         assert_eq!(Mode::Line.overhead(), STAMP_LEN);
+    }
+
+    #[test]
+    fn encoded_stamps_decode() {
+        assert_eq!(&encode_stamp(1_795_536_028), S);
+        assert_eq!(&encode_stamp(0), b"[Thu Jan  1 00:00:00 1970] ");
+        for secs in (0..4_000_000_000u64).step_by(7_777_777) {
+            let stamp = encode_stamp(secs);
+            assert_eq!(check_stamp(&stamp), Ok(()), "{}", stamp.escape_ascii());
+        }
     }
 
     #[test]

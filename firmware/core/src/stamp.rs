@@ -2,8 +2,7 @@
 
 use smoltcp::time::Instant;
 
-use crate::ctime::{ctime, CTIME_LEN};
-use crate::protocol::STAMP_LEN;
+use crate::protocol::{encode_stamp, STAMP_LEN};
 
 /// Wall-clock time derived from the monotonic clock: a board reads the real
 /// time once (RTC, semihosting, SNTP) and the core counts on from there, so the
@@ -39,12 +38,7 @@ impl WallClock {
 
     /// The stamp for a chunk received at `now`.
     pub fn stamp(&self, now: Instant) -> [u8; STAMP_LEN] {
-        let mut out = [0u8; STAMP_LEN];
-        out[0] = b'[';
-        out[1..=CTIME_LEN].copy_from_slice(&ctime(self.unix_secs(now)));
-        out[CTIME_LEN + 1] = b']';
-        out[CTIME_LEN + 2] = b' ';
-        out
+        encode_stamp(self.unix_secs(now))
     }
 }
 

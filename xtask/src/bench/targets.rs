@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
+use echo_core::Mode;
 
 use super::netns::{self, Netns};
 use super::proc::{check_interrupt, pause, run_bounded, Server};
@@ -33,7 +34,7 @@ pub struct Target {
     /// Server address, as seen from the client's namespace.
     addr: &'static str,
     /// `--mode` for the client.
-    mode: &'static str,
+    mode: Mode,
     // Field order is drop order: the server stops before its namespaces go.
     server: Server,
     /// The client runs in `namespaces[client]`.
@@ -44,10 +45,10 @@ pub struct Target {
 impl Target {
     /// host-sim in namespace `echo-bench-sim`, where it creates `tap0`
     /// (192.168.69.100/24 on the host side); the client runs beside it.
-    pub fn host_sim(bins: &Bins, mode: &'static str, extra: &[String], logs: &Path) -> Result<Self> {
+    pub fn host_sim(bins: &Bins, mode: Mode, extra: &[String], logs: &Path) -> Result<Self> {
         let ns = Netns::create("echo-bench-sim")?;
         let mut cmd = ns.exec(&bins.host_sim);
-        cmd.args(["--mode", mode, "--tap", "tap0", "--host-ip", TAP_HOST_CIDR]).args(extra);
+        cmd.args(["--mode", mode.name(), "--tap", "tap0", "--host-ip", TAP_HOST_CIDR]).args(extra);
         // At info, host-sim logs every chunk it echoes: that would be what we measure.
         cmd.env("RUST_LOG", "warn");
         let server = Server::spawn("host-sim", &mut cmd, &logs.join("host-sim.log"))?;
@@ -56,12 +57,12 @@ impl Target {
 
     /// kernel-echo in `echo-bench-k1` on 10.99.0.1, the client in
     /// `echo-bench-k2` on 10.99.0.2, joined by a veth pair.
-    pub fn kernel(bins: &Bins, mode: &'static str, logs: &Path) -> Result<Self> {
+    pub fn kernel(bins: &Bins, mode: Mode, logs: &Path) -> Result<Self> {
         let k1 = Netns::create("echo-bench-k1")?;
         let k2 = Netns::create("echo-bench-k2")?;
         netns::veth(&k1, "10.99.0.1/24", &k2, "10.99.0.2/24")?;
         let mut cmd = k1.exec(&bins.kernel_echo);
-        cmd.args(["--listen", "10.99.0.1:12345", "--mode", mode]);
+        cmd.args(["--listen", "10.99.0.1:12345", "--mode", mode.name()]);
         let server = Server::spawn("kernel-echo", &mut cmd, &logs.join("kernel-echo.log"))?;
         Ok(Target { label: "kernel", addr: "10.99.0.1:12345", mode, server, client: 1, namespaces: vec![k1, k2] })
     }
@@ -81,14 +82,21 @@ impl Target {
             .arg(format!("tap,ifname=tap0,script=no,downscript=no,model=lan9118,mac={DEVICE_MAC}"));
         // Its stdout is the binary defmt log: only QEMU's own messages are kept.
         let server = Server::spawn("QEMU", &mut cmd, &logs.join("qemu.log"))?;
-        Ok(Target { label: "QEMU", addr: "192.168.69.1:12345", mode: "stamp", server, client: 0, namespaces: vec![ns] })
+        Ok(Target {
+            label: "QEMU",
+            addr: "192.168.69.1:12345",
+            mode: Mode::Stamp,
+            server,
+            client: 0,
+            namespaces: vec![ns],
+        })
     }
 
     /// `echo-client bench` against this target, from the client's namespace,
     /// reporting JSON.
     pub fn client(&self, bins: &Bins) -> Command {
         let mut c = self.namespaces[self.client].exec(&bins.echo_client);
-        c.args(["bench", self.addr, "--mode", self.mode, "--json", "--reply-timeout", "5"]);
+        c.args(["bench", self.addr, "--mode", self.mode.name(), "--json", "--reply-timeout", "5"]);
         // Phases end on time, not on these caps.
         c.args(["--max-pings", "1000000000"]);
         c
