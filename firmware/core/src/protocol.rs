@@ -615,6 +615,18 @@ mod tests {
     }
 
     #[test]
+    fn events_stop_at_the_first_error_and_leave_the_rest() {
+        let (stream, len) = concat::<64>(&[S, b"ab", b"[Tue Nov 24 1x:00:28 2026] ", b"cd"]);
+        let mut dec = StampDecoder::new();
+        let mut events = dec.events(&stream[..len]);
+        assert!(matches!(events.next(), Some(Ok(Event::Stamp(_)))));
+        assert_eq!(events.next(), Some(Ok(Event::Payload(b"ab"))));
+        assert!(matches!(events.next(), Some(Err(Malformed::BadStamp { len: 14, .. }))));
+        assert_eq!(events.next(), None);
+        assert_eq!(events.rest(), b":00:28 2026] cd", "left just past the bad byte");
+    }
+
+    #[test]
     fn a_bracket_said_to_be_payload_is_payload() {
         let (stream, len) = concat::<64>(&[S, b"a[b"]);
         let mut dec = StampDecoder::new();
