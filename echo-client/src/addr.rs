@@ -1,11 +1,12 @@
 //! `HOST[:PORT]` targets: IPv4, IPv6 (bracketed, or bare without a port) and host names.
 
 use std::fmt;
-use std::net::Ipv6Addr;
+use std::net::{Ipv4Addr, Ipv6Addr};
 
-/// The firmware's address on the TAP network.
-pub const DEFAULT_HOST: &str = "192.168.69.1";
-pub use echo_core::DEFAULT_PORT;
+/// The firmware's address on the TAP network (the lab plan).
+pub const DEFAULT_HOST: Ipv4Addr = netlab::plan::DEVICE_IP;
+/// The tutorial's port.
+pub const DEFAULT_PORT: u16 = netlab::plan::PORT;
 
 /// Where to connect: a host (address or name) and a port, not yet resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
 use echo_core::Mode;
+use netlab::plan;
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 
 /// The longest duration a flag takes, in seconds: one week. smoltcp counts
@@ -48,33 +49,33 @@ const DHCP_CLIENT_PORT: u16 = smoltcp::wire::DHCP_CLIENT_PORT;
 #[command(after_help = "Logging: RUST_LOG=debug (or trace) for more detail; -v traces every frame.")]
 pub struct Args {
     /// TAP interface to serve on (1 to 15 bytes; no `/`, `:`, `%` or spaces).
-    #[arg(long, default_value = "tap0", value_name = "NAME", value_parser = parse_ifname)]
+    #[arg(long, default_value = plan::TAP, value_name = "NAME", value_parser = parse_ifname)]
     pub tap: String,
 
     /// The device's own IPv4 address and prefix (/1 to /30): a unicast host
     /// address, not the subnet's network or broadcast address, nor --host-ip.
-    #[arg(long, default_value = "192.168.69.1/24", value_name = "CIDR", value_parser = parse_cidr)]
+    #[arg(long, default_value = plan::device_cidr(), value_name = "CIDR", value_parser = parse_cidr)]
     pub ip: Ipv4Cidr,
 
     /// Default gateway of the device: a unicast address on --ip's subnet, or
     /// `none` (hosts on the subnet only).
-    #[arg(long, default_value = "192.168.69.100", value_name = "IP|none", value_parser = parse_gateway)]
+    #[arg(long, default_value = plan::host_ip_text(), value_name = "IP|none", value_parser = parse_gateway)]
     pub gateway: Gateway,
 
     /// Address given to the host side of a TAP that host-sim creates itself
     /// (ignored when the TAP already exists); a unicast host address, as --ip.
-    #[arg(long, default_value = "192.168.69.100/24", value_name = "CIDR", value_parser = parse_cidr)]
+    #[arg(long, default_value = plan::host_cidr(), value_name = "CIDR", value_parser = parse_cidr)]
     pub host_ip: Ipv4Cidr,
 
     /// The device's IPv6 address and prefix (/1 to /126): unicast, not `::1`
     /// nor the subnet-router anycast address, nor --host-ip6; its link-local
     /// address (from the MAC) is always added. `none` turns IPv6 off.
-    #[arg(long, default_value = "fdaa::1/64", value_name = "CIDR|none", value_parser = parse_cidr6)]
+    #[arg(long, default_value = plan::device_cidr6(), value_name = "CIDR|none", value_parser = parse_cidr6)]
     pub ip6: Option6,
 
     /// IPv6 address given to the host side of a TAP that host-sim creates;
     /// a unicast host address, as --ip6.
-    #[arg(long, default_value = "fdaa::100/64", value_name = "CIDR", value_parser = parse_cidr6)]
+    #[arg(long, default_value = plan::host_cidr6(), value_name = "CIDR", value_parser = parse_cidr6)]
     pub host_ip6: Option6,
 
     /// Do not answer UDP datagrams on the port (TCP only, as the tutorial).
@@ -116,7 +117,7 @@ pub struct Args {
     pub max_conn: usize,
 
     /// The device's Ethernet address (unicast, not all zeros).
-    #[arg(long, default_value = "02:00:00:00:00:01", value_parser = parse_mac)]
+    #[arg(long, default_value = plan::DEVICE_MAC, value_parser = parse_mac)]
     pub mac: EthernetAddress,
 
     /// How data is answered: `stamp` = "[<ctime>] <chunk>" per read of up to
@@ -134,7 +135,7 @@ pub struct Args {
 
     /// IP MTU of the link toward the host (1280 to 65521). Above 1500 means jumbo frames: a TAP host-sim
     /// creates gets the same MTU; an existing one must be set to match.
-    #[arg(long, default_value_t = 1500, value_name = "BYTES", value_parser = parse_mtu)]
+    #[arg(long, default_value_t = plan::MTU, value_name = "BYTES", value_parser = parse_mtu)]
     pub mtu: usize,
 
     /// Move one frame of at most --mtu bytes per syscall, instead of letting

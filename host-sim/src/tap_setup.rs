@@ -5,10 +5,10 @@ use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use netlab::tap::{manual_setup_hint, Device, TapSpec};
 use smoltcp::wire::{Ipv4Cidr, Ipv6Cidr};
 use tun_tap::{Iface, Mode};
 
@@ -52,8 +52,9 @@ impl AsRawFd for Tap {
 /// creates and addresses it (host side `host_ip`, and `host_ip6` if given)
 /// when missing.
 pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>, mtu: usize, offload: bool) -> Result<Tap> {
-    let existed = Path::new("/sys/class/net").join(name).exists();
-    if existed && !Path::new("/sys/class/net").join(name).join("tun_flags").exists() {
+    let existing = netlab::tap::state(name);
+    let existed = existing.is_some();
+    if existing.as_ref().is_some_and(|s| !s.is_tap) {
         bail!("`{name}` exists but is not a TAP device; pick another name with --tap, or remove it");
     }
     check_tun_device(name, host_ip)?;
@@ -73,8 +74,8 @@ pub fn open(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>, mtu: usiz
         Ok(tap) => tap,
         Err(e) => return Err(explain_open_error(name, existed, host_ip, e)),
     };
-    if existed {
-        check_usable(name, host_ip, mtu);
+    if let Some(state) = existing {
+        check_usable(name, &state, host_ip, mtu);
     } else {
         let v6 = host_ip6.map(|a| format!(" and {a}")).unwrap_or_default();
         log::info!("created {name}; host side {host_ip}{v6}");
@@ -157,9 +158,7 @@ fn check_tun_device(name: &str, host_ip: Ipv4Cidr) -> Result<()> {
 
 /// The one-time commands that make a TAP usable without root.
 pub fn setup_commands(name: &str, host_ip: Ipv4Cidr) -> String {
-    format!(
-        "    sudo ip tuntap add {name} mode tap user $USER\n    sudo ip addr add {host_ip} dev {name}\n    sudo ip link set {name} up"
-    )
+    manual_setup_hint(name, &host_ip.to_string())
 }
 
 fn explain_open_error(name: &str, existed: bool, host_ip: Ipv4Cidr, e: io::Error) -> anyhow::Error {
@@ -179,21 +178,12 @@ fn explain_open_error(name: &str, existed: bool, host_ip: Ipv4Cidr, e: io::Error
     }
 }
 
+/// Opening the TAP created it (and it goes when host-sim exits); the rest is
+/// what every lab TAP gets.
 fn configure(name: &str, host_ip: Ipv4Cidr, host_ip6: Option<Ipv6Cidr>, mtu: usize) -> Result<()> {
-    ip(&["link", "set", name, "mtu", &mtu.to_string()])?;
-    ip(&["addr", "add", &host_ip.to_string(), "dev", name])?;
-    if let Some(v6) = host_ip6 {
-        // nodad: usable at once, no 1-2 s duplicate-address wait on a private link.
-        ip(&["-6", "addr", "add", &v6.to_string(), "dev", name, "nodad"])?;
-    }
-    ip(&["link", "set", name, "up"])
-}
-
-fn ip(args: &[&str]) -> Result<()> {
-    let out = Command::new("ip").args(args).output().context("cannot run `ip` (install iproute2)")?;
-    if !out.status.success() {
-        bail!("`ip {}` failed: {}", args.join(" "), String::from_utf8_lossy(&out.stderr).trim());
-    }
+    let (host_ip, host_ip6) = (host_ip.to_string(), host_ip6.map(|a| a.to_string()));
+    let spec = TapSpec { name, owner: None, host_ip: &host_ip, host_ip6: host_ip6.as_deref(), mtu };
+    netlab::tap::setup(None, &spec, Device::Opened)?;
     Ok(())
 }
 
@@ -219,25 +209,16 @@ pub fn host_side_addresses(name: &str) -> Vec<std::net::IpAddr> {
 
 /// A TAP made by hand may be down or unaddressed: warn with the fix, don't fail
 /// (the user may have bridged it on purpose).
-fn check_usable(name: &str, host_ip: Ipv4Cidr, mtu: usize) {
-    let host_mtu = std::fs::read_to_string(format!("/sys/class/net/{name}/mtu")).unwrap_or_default();
-    if host_mtu.trim().parse::<usize>().is_ok_and(|m| m != mtu) {
+fn check_usable(name: &str, state: &netlab::tap::TapState, host_ip: Ipv4Cidr, mtu: usize) {
+    if let Some(host_mtu) = state.mtu.filter(|&m| m != mtu) {
         log::warn!(
-            "{name} has MTU {} on the host side but --mtu is {mtu}; match them with: sudo ip link set {name} mtu {mtu}",
-            host_mtu.trim()
+            "{name} has MTU {host_mtu} on the host side but --mtu is {mtu}; match them with: sudo ip link set {name} mtu {mtu}"
         );
     }
-    let flags = std::fs::read_to_string(format!("/sys/class/net/{name}/flags")).unwrap_or_default();
-    let up = u32::from_str_radix(flags.trim().trim_start_matches("0x"), 16).map(|f| f & 1 == 1).unwrap_or(true);
-    if !up {
+    if !state.up {
         log::warn!("{name} is down; bring it up with: sudo ip link set {name} up");
     }
-    let has_addr = Command::new("ip")
-        .args(["-4", "-o", "addr", "show", "dev", name])
-        .output()
-        .map(|o| !o.stdout.is_empty())
-        .unwrap_or(true);
-    if !has_addr {
+    if !state.has_ipv4 {
         log::warn!("{name} has no IPv4 address on the host side; add one with: sudo ip addr add {host_ip} dev {name}");
     }
 }

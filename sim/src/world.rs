@@ -11,13 +11,16 @@ use smoltcp::wire::{EthernetAddress, HardwareAddress, IpAddress, IpCidr, IpEndpo
 use crate::link::{pair, LinkEnd};
 
 /// The client's address, the host side of the TAP in the real setup.
-pub const CLIENT_IP: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
-/// The server's address.
-pub const SERVER_IP: Ipv4Address = Ipv4Address::new(192, 168, 69, 1);
+pub const CLIENT_IP: Ipv4Address = echo_core::HOST_IPV4;
+/// The server's address (echo-core's default).
+pub const SERVER_IP: Ipv4Address = NetConfig::DEFAULT.ipv4.address();
 /// The client's IPv6 address.
-pub const CLIENT_IP6: Ipv6Address = Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 0x100);
-/// The server's IPv6 address.
-pub const SERVER_IP6: Ipv6Address = Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1);
+pub const CLIENT_IP6: Ipv6Address = echo_core::HOST_IPV6;
+/// The server's IPv6 address (echo-core's default).
+pub const SERVER_IP6: Ipv6Address = match NetConfig::DEFAULT.ipv6 {
+    Some(cidr) => cidr.address(),
+    None => panic!("echo-core's default configuration has no IPv6 address"),
+};
 /// The Unix time the server's wall clock is set to at start.
 pub const START_UNIX_MS: u64 = 1_795_536_028_000; // Tue Nov 24 16:00:28 2026
 

@@ -29,7 +29,7 @@ pub struct Chrony {
 
 impl Chrony {
     /// Starts chronyd in `ns`, serving on port 123 of every address there to
-    /// 192.168.69.0/24. `fake_offset` is a libfaketime offset such as `+3y`
+    /// the lab subnet. `fake_offset` is a libfaketime offset such as `+3y`
     /// (365-day years). The namespace must already have the TAP's host
     /// address ([`Netns::add_tap`]): start-up is complete when chronyd
     /// answers an SNTP query there.
@@ -44,7 +44,7 @@ impl Chrony {
             &conf,
             format!(
                 "# Serve the local clock to the test network, and nothing else.\n\
-                 allow 192.168.69.0/24\n\
+                 allow {subnet}\n\
                  local stratum {STRATUM}\n\
                  port 123\n\
                  # No command port, no command socket: nothing shared with a system chronyd.\n\
@@ -54,6 +54,7 @@ impl Chrony {
                  pidfile {}\n",
                 dir.join("drift").display(),
                 dir.join("chronyd.pid").display(),
+                subnet = netlab::plan::subnet(),
             ),
         )?;
         let mut cmd = match fake_offset {

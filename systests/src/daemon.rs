@@ -6,21 +6,21 @@
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::process::wait_timeout;
+use netlab::ChildGuard;
+
 use crate::Netns;
 
 /// A running helper server.
 #[derive(Debug)]
 pub struct Daemon {
     name: &'static str,
-    child: Child,
+    child: ChildGuard,
     dir: PathBuf,
     log: PathBuf,
-    exited: Option<ExitStatus>,
 }
 
 impl Daemon {
@@ -41,13 +41,8 @@ impl Daemon {
         let log = dir.join(format!("{name}.log"));
         let out = File::create(&log)?;
         let err = out.try_clone()?;
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .spawn()
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot start {name} ({cmd:?}): {e}")))?;
-        Ok(Daemon { name, child, dir, log, exited: None })
+        let child = ChildGuard::spawn(name, cmd.stdin(Stdio::null()).stdout(out).stderr(err))?;
+        Ok(Daemon { name, child, dir, log })
     }
 
     /// The daemon's private directory.
@@ -62,8 +57,7 @@ impl Daemon {
 
     /// Fails, with the daemon's output, if it has exited.
     pub fn check_running(&mut self) -> io::Result<()> {
-        if let Some(status) = self.exited.or(self.child.try_wait()?) {
-            self.exited = Some(status);
+        if let Some(status) = self.child.try_wait()? {
             return Err(io::Error::other(format!("{} exited ({status}); its output:\n{}", self.name, self.log())));
         }
         Ok(())
@@ -123,14 +117,8 @@ pub fn require(program: &str, debian_package: &str) -> io::Result<()> {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        if self.exited.is_none() {
-            // SAFETY: plain syscall on our own child, which has not been reaped.
-            unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-            if !matches!(wait_timeout(&mut self.child, Duration::from_secs(2)), Ok(Some(_))) {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-            }
-        }
+        // Stopped before its output is shown or its files go.
+        let _ = self.child.stop(Duration::from_secs(2));
         if thread::panicking() {
             let _ = writeln!(
                 io::stderr(),

@@ -8,13 +8,15 @@ use std::io;
 use std::net::Ipv4Addr;
 use std::time::Duration;
 
+use netlab::plan::NETMASK;
+
 use crate::daemon::{self, Daemon};
 use crate::{Netns, TAP};
 
 /// First address the server leases.
-pub const RANGE_START: Ipv4Addr = Ipv4Addr::new(192, 168, 69, 50);
+pub const RANGE_START: Ipv4Addr = netlab::plan::subnet_host(50);
 /// Last address the server leases.
-pub const RANGE_END: Ipv4Addr = Ipv4Addr::new(192, 168, 69, 60);
+pub const RANGE_END: Ipv4Addr = netlab::plan::subnet_host(60);
 /// Lease time: dnsmasq's minimum, 2 minutes.
 pub const LEASE_SECS: u32 = 120;
 
@@ -65,7 +67,7 @@ impl Dnsmasq {
             "--bind-interfaces",
         ])
         .arg(format!("--interface={TAP}"))
-        .arg(format!("--dhcp-range={RANGE_START},{RANGE_END},255.255.255.0,{LEASE_SECS}"))
+        .arg(format!("--dhcp-range={RANGE_START},{RANGE_END},{NETMASK},{LEASE_SECS}"))
         .arg(format!("--dhcp-leasefile={}", dir.join("leases").display()))
         .arg(format!("--pid-file={}", dir.join("dnsmasq.pid").display()));
         if let Some(ntp) = options.ntp_server {

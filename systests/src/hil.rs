@@ -15,8 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use netlab::run_checked;
+
 use crate::checks::{self, Clock, Here, Link};
-use crate::process::{output_checked, run_piped};
+use crate::process::run_piped;
 use crate::stamp::{now_unix, stamp_of, STAMP_LEN};
 use crate::{bins, DEVICE_IP};
 
@@ -316,9 +318,11 @@ fn interface(iface: &str, to: IpAddr) -> Result<String, String> {
     if is_link_local_ip(to) {
         get.args(["oif", iface]);
     }
-    let hint =
-        format!("give {iface} an address in the device's subnet, e.g. `ip addr add 192.168.69.100/24 dev {iface}`");
-    let route = output_checked(&mut get).map_err(|e| format!("no route to {to} ({e}): {hint}"))?;
+    let hint = format!(
+        "give {iface} an address in the device's subnet, e.g. `ip addr add {} dev {iface}`",
+        netlab::plan::host_cidr()
+    );
+    let route = run_checked(&mut get).map_err(|e| format!("no route to {to} ({e}): {hint}"))?;
     let dev_of = route.split_whitespace().skip_while(|w| *w != "dev").nth(1).unwrap_or("?").to_owned();
     if dev_of != iface {
         return Err(format!(
@@ -327,7 +331,7 @@ fn interface(iface: &str, to: IpAddr) -> Result<String, String> {
         ));
     }
     let family = if to.is_ipv4() { "-4" } else { "-6" };
-    let addrs = output_checked(Command::new("ip").args([family, "-o", "addr", "show", "dev", iface]))
+    let addrs = run_checked(Command::new("ip").args([family, "-o", "addr", "show", "dev", iface]))
         .map(|out| {
             out.lines()
                 .filter_map(|l| l.split_whitespace().skip_while(|w| !w.starts_with("inet")).nth(1).map(str::to_owned))
@@ -416,9 +420,8 @@ fn dhcp(args: &Args) -> Result<String, String> {
             args.device
         ));
     }
-    let neigh =
-        output_checked(Command::new("ip").args(["neigh", "show", &args.device.to_string(), "dev", &args.iface]))
-            .map_err(|e| format!("cannot read the neighbour table: {e}"))?;
+    let neigh = run_checked(Command::new("ip").args(["neigh", "show", &args.device.to_string(), "dev", &args.iface]))
+        .map_err(|e| format!("cannot read the neighbour table: {e}"))?;
     let mac = neigh
         .split_whitespace()
         .skip_while(|w| *w != "lladdr")
@@ -426,7 +429,7 @@ fn dhcp(args: &Args) -> Result<String, String> {
         .ok_or_else(|| format!("no MAC address for {} in the neighbour table: {neigh:?}", args.device))?
         .to_ascii_lowercase();
     let Some(file) = &args.dhcp_leases else {
-        return Ok(format!("{} (not the static 192.168.69.1), MAC {mac}; no --dhcp-leases to check", args.device));
+        return Ok(format!("{} (not the static {DEVICE_IP}), MAC {mac}; no --dhcp-leases to check", args.device));
     };
     let leases = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     // dnsmasq: `<expiry> <mac> <ip> <hostname> <client-id>` per line.

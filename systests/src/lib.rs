@@ -63,23 +63,6 @@ pub mod udp;
 pub use netns::Netns;
 pub use target::{Mode, Running, Target};
 
-use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-
-/// The device's address (host-sim or firmware).
-pub const DEVICE_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 69, 1);
-/// The echo port.
-pub const PORT: u16 = 12345;
-/// Where the echo server listens.
-pub const SERVER: SocketAddr = SocketAddr::V4(SocketAddrV4::new(DEVICE_IP, PORT));
-/// The host side of the TAP, with its prefix length.
-pub const HOST_CIDR: &str = "192.168.69.100/24";
-/// The host side of the TAP (where test DHCP and NTP servers listen).
-pub const HOST_IP: Ipv4Addr = Ipv4Addr::new(192, 168, 69, 100);
-/// The device's IPv6 address (host-sim's default `--ip6`).
-pub const DEVICE_IP6: Ipv6Addr = Ipv6Addr::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1);
-/// Where the echo server listens over IPv6.
-pub const SERVER6: SocketAddr = SocketAddr::V6(SocketAddrV6::new(DEVICE_IP6, PORT, 0, 0));
-/// The device's MAC address.
-pub const DEVICE_MAC: &str = "02:00:00:00:00:01";
-/// Name of the TAP inside each test namespace.
-pub const TAP: &str = "tap0";
+/// The lab's address plan (device, host side of the TAP in each test
+/// namespace, port, MAC), from [`netlab::plan`].
+pub use netlab::plan::{DEVICE_IP, DEVICE_IP6, DEVICE_MAC, HOST_IP, HOST_IP6, PORT, SERVER, SERVER6, TAP};

@@ -1,37 +1,14 @@
 //! Child processes with bounded waits: nothing a test starts may hang it.
 
+//! (Commands that must simply succeed: [`netlab::run_checked`]; children
+//! stopped on drop: [`netlab::ChildGuard`].)
+
 use std::io::{self, Read, Write};
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-/// Runs `cmd` to completion and returns its stdout; a non-zero exit is an
-/// error carrying the command line and its stderr.
-pub fn output_checked(cmd: &mut Command) -> io::Result<String> {
-    let out = cmd.stdin(Stdio::null()).output()?;
-    if !out.status.success() {
-        return Err(io::Error::other(format!(
-            "{cmd:?} failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Waits up to `timeout` for `child` to exit; `None` if it is still running.
-pub fn wait_timeout(child: &mut Child, timeout: Duration) -> io::Result<Option<ExitStatus>> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(Some(status));
-        }
-        if Instant::now() >= deadline {
-            return Ok(None);
-        }
-        thread::sleep(Duration::from_millis(10));
-    }
-}
+use netlab::wait_timeout;
 
 /// Runs `cmd` with `input` on its stdin (then closed), capturing stdout and
 /// stderr. If it has not exited after `timeout` it is killed and the result

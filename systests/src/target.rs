@@ -5,12 +5,13 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::path::PathBuf;
-use std::process::{Child, ExitStatus, Stdio};
+use std::process::{ExitStatus, Stdio};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use netlab::ChildGuard;
+
 use crate::client::read_to_eof;
-use crate::process::wait_timeout;
 use crate::{bins, Netns, DEVICE_MAC, SERVER, TAP};
 
 /// Socket timeouts for test clients: generous, but every wait is bounded.
@@ -75,7 +76,7 @@ impl Target {
 
     /// Starts the target in a fresh namespace; see [`Target::start_in`].
     pub fn start(&self) -> io::Result<Running> {
-        self.start_in(Netns::new()?)
+        self.start_in(crate::netns::fresh()?)
     }
 
     /// Starts the target inside `ns` and waits until the echo port accepts
@@ -110,7 +111,7 @@ impl Target {
             }
             Target::Qemu { elf } => {
                 // QEMU only opens the TAP; the namespace side is ours to set up.
-                ns.add_tap()?;
+                ns.add_tap(&crate::netns::lab_tap())?;
                 let qemu = std::env::var_os("QEMU_SYSTEM_ARM").unwrap_or_else(|| "qemu-system-arm".into());
                 let mut cmd = ns.command(qemu);
                 // As `cargo xtask qemu` runs it: semihosting for a build with
@@ -130,8 +131,8 @@ impl Target {
                 cmd
             }
         };
-        let child = cmd.stdin(Stdio::null()).stdout(out).stderr(err).spawn()?;
-        Ok(Running { child, log, target: self.clone(), ns, exited: None })
+        let child = ChildGuard::spawn(self.name(), cmd.stdin(Stdio::null()).stdout(out).stderr(err))?;
+        Ok(Running { child, log, target: self.clone(), ns })
     }
 }
 
@@ -141,10 +142,9 @@ impl Target {
 /// otherwise (kept if `SYSTESTS_KEEP_LOGS` is set).
 #[derive(Debug)]
 pub struct Running {
-    child: Child,
+    child: ChildGuard,
     log: PathBuf,
     target: Target,
-    exited: Option<ExitStatus>,
     // Last: dropped after the child is gone.
     ns: Netns,
 }
@@ -168,12 +168,7 @@ impl Running {
 
     /// Fails, with the target's output, if it has exited.
     pub fn check_running(&mut self) -> io::Result<()> {
-        let exited = match self.exited {
-            Some(status) => Some(status),
-            None => self.child.try_wait()?,
-        };
-        if let Some(status) = exited {
-            self.exited = Some(status);
+        if let Some(status) = self.child.try_wait()? {
             return Err(io::Error::other(format!(
                 "{} exited ({status}); its output:\n{}",
                 self.target.name(),
@@ -221,7 +216,6 @@ impl Running {
                 return Ok(line.to_string());
             }
             if let Some(status) = self.child.try_wait()? {
-                self.exited = Some(status);
                 return Err(io::Error::other(format!(
                     "{} exited ({status}) before logging {needle:?}; its output:\n{}",
                     self.target.name(),
@@ -250,25 +244,7 @@ impl Running {
     /// Sends SIGTERM and waits up to `patience` for the target to exit;
     /// `TimedOut` (after a SIGKILL) if it does not.
     pub fn stop(&mut self, patience: Duration) -> io::Result<ExitStatus> {
-        if let Some(status) = self.exited {
-            return Ok(status);
-        }
-        // SAFETY: plain syscall on our own child, which has not been reaped.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        match wait_timeout(&mut self.child, patience)? {
-            Some(status) => {
-                self.exited = Some(status);
-                Ok(status)
-            }
-            None => {
-                let _ = self.child.kill();
-                self.exited = Some(self.child.wait()?);
-                Err(io::Error::new(
-                    io::ErrorKind::TimedOut,
-                    format!("{} ignored SIGTERM for {patience:?}", self.target.name()),
-                ))
-            }
-        }
+        self.child.stop(patience)
     }
 
     /// Polls until the echo port at `addr` accepts, then closes that probe
@@ -279,7 +255,6 @@ impl Running {
         let mut last_error = None;
         while Instant::now() < deadline {
             if let Some(status) = self.child.try_wait()? {
-                self.exited = Some(status);
                 return Err(io::Error::other(format!(
                     "{} exited during start-up ({status}); its output:\n{}",
                     self.target.name(),
@@ -321,10 +296,8 @@ impl Running {
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if self.exited.is_none() {
-            if let Err(e) = self.stop(Duration::from_secs(2)) {
-                eprintln!("warning: {e}");
-            }
+        if let Err(e) = self.stop(Duration::from_secs(2)) {
+            eprintln!("warning: {e}");
         }
         if thread::panicking() {
             let log = self.log();

@@ -59,10 +59,10 @@ fn wait_for_lease(server: &mut Running, dhcp: &Dnsmasq) -> SocketAddr {
 #[test]
 #[ignore = "needs root, network namespaces and dnsmasq: run by `cargo xtask test`"]
 fn a_dnsmasq_lease_moves_the_echo_to_the_leased_address() {
-    let ns = Netns::new().expect("namespace");
+    let ns = systests::netns::fresh().expect("namespace");
     // dnsmasq must bind to the TAP before host-sim starts: create it first
     // (host-sim then uses it as it is).
-    ns.add_tap().expect("TAP");
+    ns.add_tap(&systests::netns::lab_tap()).expect("TAP");
     let dhcp =
         Dnsmasq::start(&ns, dnsmasq::Options { ntp_server: Some(HOST_IP), ..Default::default() }).expect("dnsmasq");
     let mut server = spawn_host_sim(ns, &["--dhcp"]);
@@ -88,8 +88,8 @@ fn a_dnsmasq_lease_moves_the_echo_to_the_leased_address() {
 #[test]
 #[ignore = "needs root, network namespaces and dnsmasq: run by `cargo xtask test`"]
 fn the_lease_is_renewed_and_the_address_kept() {
-    let ns = Netns::new().expect("namespace");
-    ns.add_tap().expect("TAP");
+    let ns = systests::netns::fresh().expect("namespace");
+    ns.add_tap(&systests::netns::lab_tap()).expect("TAP");
     let mut dhcp =
         Dnsmasq::start(&ns, dnsmasq::Options { renew_secs: Some(4), ..Default::default() }).expect("dnsmasq");
     let mut server = spawn_host_sim(ns, &["--dhcp"]);
@@ -129,11 +129,14 @@ fn the_lease_is_renewed_and_the_address_kept() {
 #[test]
 #[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
 fn without_a_dhcp_server_the_static_address_answers_after_the_fallback() {
-    let ns = Netns::new().expect("namespace");
+    let ns = systests::netns::fresh().expect("namespace");
     let started = Instant::now();
     let mut server = spawn_host_sim(ns, &["--dhcp", "--dhcp-fallback", "2"]);
     server
-        .wait_for_log("no DHCP answer; using the static address 192.168.69.1/24", Duration::from_secs(8))
+        .wait_for_log(
+            &format!("no DHCP answer; using the static address {}", netlab::plan::device_cidr()),
+            Duration::from_secs(8),
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     let waited = started.elapsed();
     assert!(waited >= Duration::from_millis(1900), "fell back after {waited:?}, before the 2 s --dhcp-fallback");
@@ -152,8 +155,8 @@ fn sync_line() -> String {
 #[test]
 #[ignore = "needs root, network namespaces and chrony: run by `cargo xtask test`"]
 fn sntp_from_chrony_sets_the_stamps() {
-    let ns = Netns::new().expect("namespace");
-    ns.add_tap().expect("TAP");
+    let ns = systests::netns::fresh().expect("namespace");
+    ns.add_tap(&systests::netns::lab_tap()).expect("TAP");
     let ntp = Chrony::start(&ns, None).expect("chronyd");
     let served = ntp.first_answer().unix;
     assert!(
@@ -181,8 +184,8 @@ fn sntp_from_chrony_sets_the_stamps() {
 #[test]
 #[ignore = "needs root, network namespaces, chrony and faketime: run by `cargo xtask test`"]
 fn stamps_follow_the_ntp_server_not_the_host() {
-    let ns = Netns::new().expect("namespace");
-    ns.add_tap().expect("TAP");
+    let ns = systests::netns::fresh().expect("namespace");
+    ns.add_tap(&systests::netns::lab_tap()).expect("TAP");
     let ntp = Chrony::start(&ns, Some(FAKE_OFFSET)).expect("chronyd under faketime");
     // The premise: chronyd really serves the faked time.
     let skew = ntp.first_answer().unix - now_unix() as f64;
@@ -213,8 +216,8 @@ fn stamps_follow_the_ntp_server_not_the_host() {
 #[test]
 #[ignore = "needs root, network namespaces, dnsmasq and chrony: run by `cargo xtask test`"]
 fn the_ntp_server_named_by_the_dhcp_lease_sets_the_clock() {
-    let ns = Netns::new().expect("namespace");
-    ns.add_tap().expect("TAP");
+    let ns = systests::netns::fresh().expect("namespace");
+    ns.add_tap(&systests::netns::lab_tap()).expect("TAP");
     let ntp = Chrony::start(&ns, None).expect("chronyd");
     let dhcp =
         Dnsmasq::start(&ns, dnsmasq::Options { ntp_server: Some(HOST_IP), ..Default::default() }).expect("dnsmasq");

@@ -11,10 +11,11 @@ use std::net::Ipv4Addr;
 use std::process::Output;
 use std::time::Duration;
 
+use netlab::plan::device_ip_text;
 use systests::chrony::{self, Chrony};
 use systests::dnsmasq::{self, Dnsmasq};
 use systests::process::run_piped;
-use systests::{Mode, Netns, Running, Target, HOST_IP, TAP};
+use systests::{Mode, Netns, Running, Target, DEVICE_IP, DEVICE_IP6, HOST_IP, TAP};
 
 /// The runner, built by cargo for this test.
 const HIL: &str = env!("CARGO_BIN_EXE_hil");
@@ -73,7 +74,8 @@ fn every_check_passes_against_host_sim_and_qemu() {
     for target in Target::stamp_targets() {
         let name = target.name();
         let server: Running = target.start().unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut args = vec!["--device", "192.168.69.1", "--iface", TAP, "--ip6", "fdaa::1", "--expect-time"];
+        let device6 = DEVICE_IP6.to_string();
+        let mut args = vec!["--device", device_ip_text(), "--iface", TAP, "--ip6", &device6, "--expect-time"];
         args.extend(CI_FLOORS);
         let out = hil(server.ns(), &args);
         let table = assert_passed(name, &out);
@@ -117,7 +119,7 @@ fn a_wrong_address_or_interface_fails_clearly_and_an_unset_clock_is_noted() {
     assert!(table.contains("nothing answers at 192.168.69.7:12345"), "{table}");
     assert_rows(&table, &[("interface tap0", "pass"), ("device answers (TCP echo)", "FAIL"), ("UDP echo", "skip")]);
 
-    let out = hil(ns, &["--device", "192.168.69.1", "--iface", "nosuch0", "--no-bench"]);
+    let out = hil(ns, &["--device", device_ip_text(), "--iface", "nosuch0", "--no-bench"]);
     let table = assert_failed("wrong interface", &out);
     assert!(table.contains("no interface \"nosuch0\" on this host"), "{table}");
 
@@ -127,14 +129,14 @@ fn a_wrong_address_or_interface_fails_clearly_and_an_unset_clock_is_noted() {
     assert!(table.contains("no route to 10.1.2.3"), "{table}");
 
     // --dhcp against a device at the static fallback address.
-    let out = hil(ns, &["--device", "192.168.69.1", "--iface", TAP, "--dhcp", "--no-bench"]);
+    let out = hil(ns, &["--device", device_ip_text(), "--iface", TAP, "--dhcp", "--no-bench"]);
     let table = assert_failed("static address with --dhcp", &out);
     assert_rows(&table, &[("DHCP lease", "FAIL"), ("UDP echo", "pass")]);
-    assert!(table.contains("192.168.69.1 is the static fallback address"), "{table}");
+    assert!(table.contains(&format!("{DEVICE_IP} is the static fallback address")), "{table}");
 
     // The unset clock: a note, not a failure (and IPv6 to the link-local
     // address host-sim derives from its MAC, scoped to the interface)...
-    let mut args = vec!["--device", "192.168.69.1", "--iface", TAP, "--ip6", "fe80::ff:fe00:1"];
+    let mut args = vec!["--device", device_ip_text(), "--iface", TAP, "--ip6", "fe80::ff:fe00:1"];
     args.extend(CI_FLOORS);
     let out = hil(ns, &args);
     let table = assert_passed("1970 clock", &out);
@@ -150,7 +152,7 @@ fn a_wrong_address_or_interface_fails_clearly_and_an_unset_clock_is_noted() {
     );
     assert!(table.contains("the device's clock is not set"), "{table}");
     // ...unless wall-clock time is expected.
-    let out = hil(ns, &["--device", "192.168.69.1", "--iface", TAP, "--expect-time", "--no-bench"]);
+    let out = hil(ns, &["--device", device_ip_text(), "--iface", TAP, "--expect-time", "--no-bench"]);
     let table = assert_failed("1970 clock with --expect-time", &out);
     assert_rows(&table, &[("stamp clock", "FAIL"), ("tutorial client (tools/tcpclient.py)", "pass")]);
 }
@@ -158,8 +160,8 @@ fn a_wrong_address_or_interface_fails_clearly_and_an_unset_clock_is_noted() {
 #[test]
 #[ignore = "needs root, network namespaces, dnsmasq and chrony: run by `cargo xtask test`"]
 fn the_dhcp_and_sntp_checks_pass_against_a_leased_synced_host_sim() {
-    let ns = Netns::new().expect("namespace");
-    ns.add_tap().expect("TAP");
+    let ns = systests::netns::fresh().expect("namespace");
+    ns.add_tap(&systests::netns::lab_tap()).expect("TAP");
     let ntp = Chrony::start(&ns, None).expect("chronyd");
     let dhcp =
         Dnsmasq::start(&ns, dnsmasq::Options { ntp_server: Some(HOST_IP), ..Default::default() }).expect("dnsmasq");

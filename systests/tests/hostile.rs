@@ -14,23 +14,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use netlab::run_checked;
 use systests::attacker::{
     arp_frame, fake_mac, ip_frame, multicast_mac_v4, multicast_mac_v6, neighbour_advert, ping_v4, segment_between,
     seq_lt, tcp_frame, udp_frame, Frame, Payload, RawPeer, Segment, Wire, ACK, BROADCAST_MAC, FIN, RST, SYN,
 };
 use systests::client::{close_cleanly, expect_refused_promptly, expect_reset, read_to_eof, round_trip};
 use systests::counters::counter;
-use systests::process::output_checked;
 use systests::rng::Rng;
 use systests::sockopt::connect_from;
 use systests::stamp::{check_reply, STAMP_LEN};
 use systests::target::IO_TIMEOUT;
-use systests::{udp, Mode, Running, Target, DEVICE_IP, DEVICE_IP6, HOST_IP, PORT, SERVER, SERVER6};
+use systests::{udp, Mode, Running, Target, DEVICE_IP, DEVICE_IP6, HOST_IP, HOST_IP6, PORT, SERVER, SERVER6};
 
 /// host-sim's default `--max-conn` (the backlog) and the firmware's.
 const BACKLOG: usize = 5;
-/// The host side's IPv6 address (host-sim's `--host-ip6`, [`Netns::add_tap`](systests::Netns::add_tap)).
-const HOST_IP6: Ipv6Addr = Ipv6Addr::new(0xfdaa, 0, 0, 0, 0, 0, 0, 0x100);
 
 // ---- harness ----
 
@@ -413,7 +411,7 @@ fn spoofed_syn(wire: &Wire, rng: &mut Rng, i: u32) -> Vec<u8> {
 
 fn no_forwarding(server: &Running) {
     for key in ["net.ipv4.ip_forward=0", "net.ipv6.conf.all.forwarding=0"] {
-        output_checked(server.ns().command("sysctl").args(["-qw", key])).expect("sysctl in the namespace");
+        run_checked(server.ns().command("sysctl").args(["-qw", key])).expect("sysctl in the namespace");
     }
 }
 

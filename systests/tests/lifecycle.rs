@@ -11,7 +11,7 @@ use systests::{bins, Mode, Netns, Target, TAP};
 #[test]
 #[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
 fn without_permission_host_sim_explains_how_to_create_the_tap() {
-    let ns = Netns::new().expect("namespace");
+    let ns = systests::netns::fresh().expect("namespace");
     // A copy user nobody can surely execute, wherever the build put the original.
     let dir = std::env::temp_dir().join(format!("echo-systests-{}", ns.name()));
     fs::create_dir_all(&dir).expect("temp dir");
@@ -84,10 +84,10 @@ fn pcap_capture_is_a_valid_file_holding_the_exchange() {
 #[test]
 #[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
 fn a_tap_made_once_for_a_user_is_used_as_it_is_without_root() {
-    let ns = Netns::new().expect("namespace");
+    let ns = systests::netns::fresh().expect("namespace");
     // What the README tells a user to run once (with sudo).
     ns.ip(&["tuntap", "add", "dev", TAP, "mode", "tap", "user", "65534"]).expect("tuntap add");
-    ns.ip(&["addr", "add", systests::HOST_CIDR, "dev", TAP]).expect("addr add");
+    ns.ip(&["addr", "add", netlab::plan::host_cidr(), "dev", TAP]).expect("addr add");
     ns.ip(&["link", "set", TAP, "up"]).expect("link up");
     let dir = std::env::temp_dir().join(format!("echo-systests-user-{}", ns.name()));
     fs::create_dir_all(&dir).expect("temp dir");
@@ -156,7 +156,7 @@ fn flag_values_that_used_to_panic_abort_or_spin_exit_2_with_one_line_and_touch_n
     // The reproductions, run as a user would (the table test in
     // host-sim covers every flag in-process). Any that slipped through would
     // create the TAP in this namespace and serve: the 10 s limit catches it.
-    let ns = Netns::new().expect("namespace");
+    let ns = systests::netns::fresh().expect("namespace");
     for (flags, flag) in [
         (&["--ip", "224.0.0.1/24"][..], "--ip"),
         (&["--ip", "255.255.255.255/24"], "--ip"),
@@ -165,7 +165,7 @@ fn flag_values_that_used_to_panic_abort_or_spin_exit_2_with_one_line_and_touch_n
         (&["--idle-timeout", "9223372036855"], "--idle-timeout"),
         (&["--idle-timeout", "18446744073710"], "--idle-timeout"),
         (&["--gateway", "10.0.0.1"], "--gateway"),
-        (&["--clock", "sntp", "--ntp-server", "192.168.69.100", "--port", "49123"], "--port"),
+        (&["--clock", "sntp", "--ntp-server", netlab::plan::host_ip_text(), "--port", "49123"], "--port"),
     ] {
         let (code, stderr) = host_sim_output(&ns, flags);
         assert_eq!(code, Some(2), "{flags:?}: {stderr}");
@@ -180,12 +180,12 @@ fn flag_values_that_used_to_panic_abort_or_spin_exit_2_with_one_line_and_touch_n
 #[test]
 #[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
 fn an_existing_tap_whose_host_side_holds_the_device_address_is_refused() {
-    let ns = Netns::new().expect("namespace");
-    ns.add_tap().expect("TAP made by hand");
-    ns.ip(&["addr", "add", "192.168.69.1/24", "dev", TAP]).expect("second address");
+    let ns = systests::netns::fresh().expect("namespace");
+    ns.add_tap(&systests::netns::lab_tap()).expect("TAP made by hand");
+    ns.ip(&["addr", "add", netlab::plan::device_cidr(), "dev", TAP]).expect("second address");
     let (code, stderr) = host_sim_output(&ns, &["--tap", TAP]);
     assert_eq!(code, Some(1), "{stderr}");
     let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
     assert_eq!(lines.len(), 1, "{stderr}");
-    assert!(lines[0].contains("already holds 192.168.69.1"), "{stderr}");
+    assert!(lines[0].contains(&format!("already holds {}", systests::DEVICE_IP)), "{stderr}");
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use systests::client::send_all_then_read_to_eof;
 use systests::target::IO_TIMEOUT;
-use systests::{Mode, Netns, Running, Target, SERVER, SERVER6, TAP};
+use systests::{Mode, Running, Target, SERVER, SERVER6, TAP};
 
 const SIZE: usize = 4 << 20;
 
@@ -110,8 +110,8 @@ fn a_client_behind_a_router_and_a_576_byte_link_gets_64_kib_back_with_offloads_o
     let mut server = Target::HostSim { mode: Mode::Raw, extra_args: Vec::new() }.start().expect("host-sim");
     server.wait_for_log("TAP offloads on", Duration::from_secs(5)).expect("offloads in use");
     let router = server.ns();
-    let client = Netns::new().expect("client namespace");
-    router.veth("rt0", &client, "cl0", 576).expect("veth");
+    let client = systests::netns::fresh().expect("client namespace");
+    router.veth("rt0", &client, "cl0", Some(576)).expect("veth");
     router.ip(&["addr", "add", "10.0.76.1/24", "dev", "rt0"]).unwrap();
     client.ip(&["addr", "add", "10.0.76.2/24", "dev", "cl0"]).unwrap();
     client.ip(&["route", "add", "default", "via", "10.0.76.1"]).unwrap();

@@ -521,7 +521,7 @@ fn host_link(ns: &Netns) -> Link {
 /// A counter of the TAP's host side, read inside the namespace.
 fn tap_counter(ns: &Netns, name: &str) -> u64 {
     let path = format!("/sys/class/net/{TAP}/statistics/{name}");
-    let out = systests::process::output_checked(ns.command("cat").arg(&path)).expect("read TAP statistics");
+    let out = netlab::run_checked(ns.command("cat").arg(&path)).expect("read TAP statistics");
     out.trim().parse().unwrap_or_else(|_| panic!("{path}: {out:?}"))
 }
 
@@ -617,7 +617,7 @@ fn syns_the_stack_drops_are_not_counted_as_refused() {
 #[test]
 #[ignore = "needs root and network namespaces: run by `cargo xtask test`"]
 fn a_non_tap_interface_name_is_refused_with_a_clear_message() {
-    let ns = Netns::new().expect("namespace");
+    let ns = systests::netns::fresh().expect("namespace");
     let mut cmd = ns.command(bins::host_sim().expect("host-sim"));
     cmd.args(["--tap", "lo"]).env("RUST_BACKTRACE", "1");
     let out = run_piped(&mut cmd, b"", Duration::from_secs(10)).expect("host-sim --tap lo");

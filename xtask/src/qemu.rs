@@ -12,17 +12,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use netlab::plan::{DEVICE_MAC, SERVER, TAP};
+
 use crate::util::{cargo, root, sh};
 
 /// The firmware's package and binary name.
 pub const BOARD: &str = "mps2-an386";
 const THUMB: &str = "thumbv7em-none-eabihf";
-/// The TAP smoltcp's examples (and host-sim) use.
-const DEFAULT_TAP: &str = "tap0";
-/// Host side of the TAP; the device is 192.168.69.1.
-pub const HOST_CIDR: &str = "192.168.69.100/24";
-/// The MAC the firmware programs into its LAN9118 (QEMU is told the same).
-const DEVICE_MAC: &str = "02:00:00:00:00:01";
 /// Where the firmware (built without its `semihosting` feature) finds the
 /// host's wall clock (firmware/boards/mps2-an386/src/clock.rs, memory.x).
 const HOST_TIME_ADDR: u32 = 0x203F_FFF0;
@@ -46,8 +42,8 @@ pub fn firmware_options() -> Vec<String> {
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// TAP interface the board's Ethernet is attached to; created (as root)
-    /// with host side 192.168.69.100/24 when missing.
-    #[arg(long, default_value = DEFAULT_TAP, value_name = "NAME")]
+    /// with the lab's host-side addresses (IPv4 and IPv6) and MTU when missing.
+    #[arg(long, default_value = TAP, value_name = "NAME")]
     pub tap: String,
     /// Build with the dev profile instead of `firmware` (size-optimised release).
     #[arg(long)]
@@ -69,7 +65,7 @@ pub fn run(args: Args) -> Result<()> {
     let image = std::fs::read(&elf).with_context(|| format!("cannot read the firmware ELF {}", elf.display()))?;
     // Before booting: a firmware without defmt data would print only noise.
     let log = decode::Log::from_elf(&image).with_context(|| format!("{}", elf.display()))?;
-    tap::ensure(&args.tap, HOST_CIDR)?;
+    tap::ensure(&args.tap)?;
     boot(&elf, &args.tap, args.timeout.map(Duration::from_secs), &log)
 }
 
@@ -118,7 +114,7 @@ fn boot(elf: &Path, tap: &str, timeout: Option<Duration>, log: &decode::Log) -> 
         _ => anyhow::anyhow!("cannot start qemu-system-arm: {e}"),
     })?;
     let stdout = child.stdout.take().context("QEMU's stdout was not captured")?;
-    eprintln!("QEMU running: {BOARD} on {tap}, device 192.168.69.1:12345. Ctrl-C stops it.");
+    eprintln!("QEMU running: {BOARD} on {tap}, device {SERVER}. Ctrl-C stops it.");
     thread::scope(|s| {
         let printer = s.spawn(|| log.print(stdout, std::io::stdout()));
         let waited = wait(&mut child, timeout);

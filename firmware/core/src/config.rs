@@ -7,6 +7,14 @@ use smoltcp::wire::{Ipv6Address, Ipv6Cidr};
 
 use crate::protocol::{Mode, DEFAULT_BACKLOG, DEFAULT_PORT};
 
+/// The host side of the lab link (smoltcp's example convention): the
+/// device's default gateway, and the address a host gives its end of the TAP
+/// or cable, in the device's subnet.
+pub const HOST_IPV4: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
+/// The host side of the lab link over IPv6, in the device's subnet.
+#[cfg(feature = "ipv6")]
+pub const HOST_IPV6: Ipv6Address = Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 0x100);
+
 /// Link and IP configuration of the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NetConfig {
@@ -25,11 +33,12 @@ pub struct NetConfig {
 }
 
 impl NetConfig {
-    /// smoltcp's example conventions: `192.168.69.1/24`, host side `192.168.69.100`.
+    /// smoltcp's example conventions: `192.168.69.1/24`, host side [`HOST_IPV4`]
+    /// (also the gateway); `fdaa::1/64`, host side [`HOST_IPV6`].
     pub const DEFAULT: NetConfig = NetConfig {
         mac: EthernetAddress([0x02, 0x00, 0x00, 0x00, 0x00, 0x01]),
         ipv4: Ipv4Cidr::new(Ipv4Address::new(192, 168, 69, 1), 24),
-        gateway: Some(Ipv4Address::new(192, 168, 69, 100)),
+        gateway: Some(HOST_IPV4),
         #[cfg(feature = "ipv6")]
         ipv6: Some(Ipv6Cidr::new(Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 1), 64)),
         random_seed: 0x5eed_cafe_f00d_d00d,

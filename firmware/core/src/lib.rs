@@ -41,6 +41,9 @@ mod tcp_timestamps;
 #[cfg(feature = "udp")]
 mod udp_echo;
 
+pub use config::HOST_IPV4;
+#[cfg(feature = "ipv6")]
+pub use config::HOST_IPV6;
 pub use config::{EchoConfig, NetConfig};
 pub use protocol::{Mode, CHUNK, DEFAULT_BACKLOG, DEFAULT_PORT, STAMP_LEN};
 pub use server::EchoServer;

@@ -4,15 +4,14 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-
-use super::netns::signal;
+use netlab::ChildGuard;
 
 /// How often waits look at the child, the clock and the Ctrl-C flag.
 const TICK: Duration = Duration::from_millis(50);
@@ -50,10 +49,9 @@ pub fn pause(d: Duration) -> Result<()> {
     check_interrupt()
 }
 
-/// A long-running server; stopped (TERM, then KILL) when dropped.
+/// A long-running server; stopped (TERM, then KILL after 3 s) when dropped.
 pub struct Server {
-    what: String,
-    child: Child,
+    child: ChildGuard,
     log: PathBuf,
 }
 
@@ -61,13 +59,9 @@ impl Server {
     /// Starts `cmd`; its stderr (where the servers log) goes to `log`.
     pub fn spawn(what: &str, cmd: &mut Command, log: &Path) -> Result<Self> {
         let file = File::create(log).with_context(|| format!("cannot create {}", log.display()))?;
-        let child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(file)
-            .spawn()
-            .with_context(|| format!("cannot start {what}: {cmd:?}"))?;
-        Ok(Server { what: what.to_owned(), child, log: log.to_owned() })
+        let child = ChildGuard::spawn(what, cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(file))?
+            .with_grace(Duration::from_secs(3));
+        Ok(Server { child, log: log.to_owned() })
     }
 
     /// The server's pid (`ip netns exec` execs in place, so it is the program's).
@@ -77,8 +71,8 @@ impl Server {
 
     /// Fails, showing the end of the server's log, if it has exited.
     pub fn ensure_alive(&mut self) -> Result<()> {
-        if let Some(status) = self.child.try_wait().with_context(|| format!("waiting for {}", self.what))? {
-            bail!("{} exited ({status}); {}", self.what, self.log_tail());
+        if let Some(status) = self.child.try_wait().with_context(|| format!("waiting for {}", self.child.what()))? {
+            bail!("{} exited ({status}); {}", self.child.what(), self.log_tail());
         }
         Ok(())
     }
@@ -89,20 +83,6 @@ impl Server {
         let lines: Vec<&str> = text.lines().collect();
         let tail = lines[lines.len().saturating_sub(15)..].join("\n  ");
         format!("last lines of {}:\n  {tail}", self.log.display())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            signal(&[self.child.id().to_string()], "TERM");
-            let deadline = Instant::now() + Duration::from_secs(3);
-            while matches!(self.child.try_wait(), Ok(None)) && Instant::now() < deadline {
-                thread::sleep(Duration::from_millis(10));
-            }
-            let _ = self.child.kill();
-        }
-        let _ = self.child.wait();
     }
 }
 
