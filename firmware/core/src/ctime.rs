@@ -35,27 +35,37 @@ impl DateTime {
     /// Uses Howard Hinnant's `civil_from_days`, exact for every date this
     /// `u64` can reach within `u32` years.
     pub fn from_unix(secs: u64) -> Self {
-        let days = secs / 86_400;
-        let rem = secs % 86_400;
-        // 1970-01-01 was a Thursday.
-        let weekday = ((days + 4) % 7) as u8;
+        Self::from_days(secs / 86_400, (secs % 86_400) as u32)
+    }
+
+    /// The same from Unix milliseconds (the fraction of a second dropped).
+    pub fn from_unix_ms(ms: u64) -> Self {
+        Self::from_days(ms / 86_400_000, (ms % 86_400_000) as u32 / 1000)
+    }
+
+    /// `days` since 1970-01-01 plus `secs` (< 86 400) into the day. Only two
+    /// 64-bit divisions (the day and the 400-year era): on a 32-bit core each
+    /// is a call into a software routine, while the rest works in `u32`.
+    fn from_days(days: u64, secs: u32) -> Self {
         // Shift the epoch to 0000-03-01 so leap days fall at the end of a year.
         let z = days + 719_468;
         let era = z / 146_097;
-        let doe = z % 146_097;
+        let doe = (z - era * 146_097) as u32;
+        // An era is a whole number of weeks and 0000-03-01 was a Wednesday.
+        let weekday = ((doe + 3) % 7) as u8;
         let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
         let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
         let mp = (5 * doy + 2) / 153;
         let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
         let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
-        let year = (yoe + era * 400 + u64::from(month <= 2)) as u32;
+        let year = (u64::from(yoe) + era * 400 + u64::from(month <= 2)) as u32;
         DateTime {
             year,
             month,
             day,
-            hour: (rem / 3600) as u8,
-            minute: (rem % 3600 / 60) as u8,
-            second: (rem % 60) as u8,
+            hour: (secs / 3600) as u8,
+            minute: (secs % 3600 / 60) as u8,
+            second: (secs % 60) as u8,
             weekday,
         }
     }
@@ -67,7 +77,15 @@ impl DateTime {
 /// [`CTIME_LEN`] bytes (glibc would widen the field; a fixed-size stamp lets the
 /// echo path reserve transmit space exactly).
 pub fn ctime(secs: u64) -> [u8; CTIME_LEN] {
-    let t = DateTime::from_unix(secs);
+    format(DateTime::from_unix(secs))
+}
+
+/// [`ctime`] from Unix milliseconds.
+pub fn ctime_ms(ms: u64) -> [u8; CTIME_LEN] {
+    format(DateTime::from_unix_ms(ms))
+}
+
+fn format(t: DateTime) -> [u8; CTIME_LEN] {
     let mut out = [b' '; CTIME_LEN];
     out[0..3].copy_from_slice(WEEKDAYS[usize::from(t.weekday)]);
     out[4..7].copy_from_slice(MONTHS[usize::from(t.month - 1)]);
@@ -161,6 +179,25 @@ mod tests {
             assert_eq!(t.len(), CTIME_LEN);
             assert_eq!((t[3], t[7], t[10], t[13], t[16], t[19]), (b' ', b' ', b' ', b':', b':', b' '));
         }
+    }
+
+    #[test]
+    fn milliseconds_agree_with_seconds() {
+        for secs in
+            [0, 59, 86_399, 86_400, 951_782_400, 1_795_536_028, 4_107_542_400, 253_402_300_799, u64::MAX / 1000 - 1]
+        {
+            for extra in [0, 1, 999] {
+                assert_eq!(ctime_ms(secs * 1000 + extra), ctime(secs), "at {secs} s + {extra} ms");
+            }
+        }
+    }
+
+    #[test]
+    fn the_largest_inputs_do_not_overflow() {
+        // Year numbers wrap in u32, but nothing panics (an SNTP answer or a
+        // host clock can say anything).
+        let _ = ctime(u64::MAX);
+        let _ = ctime_ms(u64::MAX);
     }
 
     #[test]

@@ -106,9 +106,14 @@ impl FromStr for Mode {
 
 /// The stamp for Unix time `unix_secs`: `[` + C `ctime()` (UTC) + `] `.
 pub fn encode_stamp(unix_secs: u64) -> [u8; STAMP_LEN] {
+    stamp_of_ctime(&ctime(unix_secs))
+}
+
+/// The stamp around ctime text: `[` + `ctime` + `] `.
+pub fn stamp_of_ctime(ctime: &[u8; CTIME_LEN]) -> [u8; STAMP_LEN] {
     let mut out = [b' '; STAMP_LEN];
     out[0] = b'[';
-    out[1..=CTIME_LEN].copy_from_slice(&ctime(unix_secs));
+    out[1..=CTIME_LEN].copy_from_slice(ctime);
     out[CTIME_LEN + 1] = b']';
     out
 }

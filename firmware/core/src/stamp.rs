@@ -2,7 +2,8 @@
 
 use smoltcp::time::Instant;
 
-use crate::protocol::{encode_stamp, STAMP_LEN};
+use crate::ctime::ctime_ms;
+use crate::protocol::{stamp_of_ctime, STAMP_LEN};
 
 /// Wall-clock time derived from the monotonic clock: a board reads the real
 /// time once (RTC, semihosting, SNTP) and the core counts on from there, so the
@@ -32,13 +33,17 @@ impl WallClock {
 
     /// Unix seconds at monotonic `now` (0 for anything before the epoch).
     pub fn unix_secs(&self, now: Instant) -> u64 {
+        self.unix_ms(now) / 1000
+    }
+
+    fn unix_ms(&self, now: Instant) -> u64 {
         let ms = now.total_millis().saturating_add(self.offset_ms);
-        u64::try_from(ms).unwrap_or(0) / 1000
+        u64::try_from(ms).unwrap_or(0)
     }
 
     /// The stamp for a chunk received at `now`.
     pub fn stamp(&self, now: Instant) -> [u8; STAMP_LEN] {
-        encode_stamp(self.unix_secs(now))
+        stamp_of_ctime(&ctime_ms(self.unix_ms(now)))
     }
 }
 

@@ -55,6 +55,16 @@ pub(crate) struct Chip<R: Regs> {
     tag: u16,
     /// MAC_CR as last written, so the driver never reads it back on the hot path.
     mac_cr: u32,
+    /// Received frames whose status `RX_FIFO_INF` last reported and that are
+    /// not yet taken: they are read without asking the chip again, which
+    /// costs a bus access per frame (in QEMU, a trip through the device model).
+    rx_known: u32,
+    /// Data-FIFO bytes those frames occupy, from the same read.
+    rx_known_bytes: usize,
+    /// TX data-FIFO bytes known free: `TX_FIFO_INF` as last read, less what
+    /// was written since. Only the chip frees space, so this never overstates
+    /// it, and the register is read again only when it looks too small.
+    tx_known_free: u32,
 }
 
 /// Data-FIFO words holding `len` bytes (the FIFO is read a word at a time,
@@ -65,7 +75,7 @@ pub(crate) const fn words(len: usize) -> usize {
 
 impl<R: Regs> Chip<R> {
     pub(crate) fn new(regs: R) -> Self {
-        Chip { regs, stats: Stats::default(), tag: 0, mac_cr: 0 }
+        Chip { regs, stats: Stats::default(), tag: 0, mac_cr: 0, rx_known: 0, rx_known_bytes: 0, tx_known_free: 0 }
     }
 
     /// Polls `offset` until `done(value)`, at most `polls` times.
@@ -242,6 +252,7 @@ impl<R: Regs> Chip<R> {
 
     /// Empties both RX FIFOs, turns the transmitter on and enables the MAC.
     pub(crate) fn start(&mut self, full_duplex: bool) -> Result<(), Error> {
+        self.forget_fifo_levels();
         self.regs.write(RX_CFG, RX_CFG_RX_DUMP);
         self.wait_rx_dump();
         self.regs.write(RX_CFG, 0); // no offset, 4-byte end alignment
@@ -301,6 +312,8 @@ impl<R: Regs> Chip<R> {
     /// are lost; TCP retransmits them.
     pub(crate) fn recover_rx(&mut self) {
         self.stats.rx_recoveries = self.stats.rx_recoveries.wrapping_add(1);
+        self.rx_known = 0;
+        self.rx_known_bytes = 0;
         let cr = self.mac_cr;
         // The receiver stops at a frame boundary; dumping before that would
         // leave half a frame behind. RXSTOP latches: one left from an earlier
@@ -330,6 +343,7 @@ impl<R: Regs> Chip<R> {
     /// Transmitter stopped, both TX FIFOs emptied, transmitter on again.
     pub(crate) fn recover_tx(&mut self) {
         self.stats.tx_recoveries = self.stats.tx_recoveries.wrapping_add(1);
+        self.tx_known_free = 0;
         self.regs.write(TX_CFG, TX_CFG_STOP_TX | TX_CFG_TXSAO);
         if !self.wait(INT_STS, BUSY_POLLS, |v| v & INT_TXSTOP != 0) {
             self.stats.timeouts = self.stats.timeouts.wrapping_add(1);
@@ -339,22 +353,50 @@ impl<R: Regs> Chip<R> {
         self.regs.write(TX_CFG, TX_CFG_TX_ON | TX_CFG_TXSAO);
     }
 
+    /// Forgets the FIFO levels last read, so the next look asks the chip.
+    fn forget_fifo_levels(&mut self) {
+        self.rx_known = 0;
+        self.rx_known_bytes = 0;
+        self.tx_known_free = 0;
+    }
+
+    /// Reads `RX_FIFO_INF` into `rx_known`; true if frames wait.
+    pub(crate) fn refresh_rx(&mut self) -> bool {
+        let inf = self.regs.read(RX_FIFO_INF);
+        self.rx_known = (inf >> FIFO_INF_STATUS_SHIFT) & FIFO_INF_STATUS_MASK;
+        self.rx_known_bytes = (inf & FIFO_INF_BYTES_MASK) as usize;
+        self.rx_known != 0
+    }
+
+    /// True if a received frame waits: known from the last look, or reported
+    /// by the chip now.
+    pub(crate) fn rx_waiting(&mut self) -> bool {
+        self.rx_known != 0 || self.refresh_rx()
+    }
+
     /// Status of the next received frame, if any; `None` also when the FIFOs
     /// disagree (then the receiver has been reset).
+    ///
+    /// The chip is asked how many frames wait only when the frames it last
+    /// reported are all taken, and then the error flags are looked at too:
+    /// once per burst of frames instead of once per frame.
     pub(crate) fn next_rx(&mut self, max_len: usize) -> Option<RxStatus> {
-        let inf = self.regs.read(RX_FIFO_INF);
-        if (inf >> FIFO_INF_STATUS_SHIFT) & FIFO_INF_STATUS_MASK == 0 {
-            return None;
+        if self.rx_known == 0 {
+            self.check_errors();
+            if !self.refresh_rx() {
+                return None;
+            }
         }
-        let available = (inf & FIFO_INF_BYTES_MASK) as usize;
+        self.rx_known -= 1;
         let status = self.regs.read(RX_STATUS_FIFO);
         let len = ((status >> RX_STS_LEN_SHIFT) & RX_STS_LEN_MASK) as usize;
-        if words(len) * 4 > available {
+        let Some(left) = self.rx_known_bytes.checked_sub(words(len) * 4) else {
             // A status without its data: we are out of step with the chip.
             self.stats.rx_errors = self.stats.rx_errors.wrapping_add(1);
             self.recover_rx();
             return None;
-        }
+        };
+        self.rx_known_bytes = left;
         // Shorter than a header plus CRC, or longer than the buffer: unusable.
         if status & RX_STS_ES != 0 || len < 14 + 4 || len > max_len {
             self.stats.rx_errors = self.stats.rx_errors.wrapping_add(1);
@@ -381,9 +423,11 @@ impl<R: Regs> Chip<R> {
         }
     }
 
-    /// Pops every TX status, counting the failed frames.
-    pub(crate) fn drain_tx_status(&mut self) {
+    /// Reads `TX_FIFO_INF`: pops every TX status it reports, counting the
+    /// failed frames, and notes the free data-FIFO space.
+    pub(crate) fn refresh_tx(&mut self) {
         let inf = self.regs.read(TX_FIFO_INF);
+        self.tx_known_free = inf & FIFO_INF_BYTES_MASK;
         let used = (inf >> FIFO_INF_STATUS_SHIFT) & FIFO_INF_STATUS_MASK;
         for _ in 0..used {
             if self.regs.read(TX_STATUS_FIFO) & TX_STS_ES != 0 {
@@ -392,10 +436,15 @@ impl<R: Regs> Chip<R> {
         }
     }
 
-    /// True when the TX data FIFO can take a frame of `len` bytes now.
+    /// True when the TX data FIFO can take a frame of `len` bytes now. Asks
+    /// the chip (draining TX statuses on the way) only when the space known
+    /// free is too small.
     pub(crate) fn tx_space(&mut self, len: usize) -> bool {
-        let free = self.regs.read(TX_FIFO_INF) & FIFO_INF_BYTES_MASK;
-        free >= words(len) as u32 * 4 + TX_CMD_BYTES
+        let need = words(len) as u32 * 4 + TX_CMD_BYTES;
+        if self.tx_known_free < need {
+            self.refresh_tx();
+        }
+        self.tx_known_free >= need
     }
 
     /// Queues `frame` as one segment. Waits (bounded) for FIFO space; if it
@@ -406,6 +455,7 @@ impl<R: Regs> Chip<R> {
             self.stats.tx_dropped = self.stats.tx_dropped.wrapping_add(1);
             return;
         }
+        self.tx_known_free -= words(frame.len()) as u32 * 4 + TX_CMD_BYTES;
         self.tag = self.tag.wrapping_add(1);
         // Command A: one segment, no offset, 4-byte end alignment. Command B:
         // tag and frame length; the MAC adds padding and the CRC.
@@ -432,10 +482,15 @@ impl<R: Regs> Chip<R> {
 
     /// Lowers the RX interrupt; true if frames are still waiting (then the
     /// caller must not sleep: the interrupt will not fire again for them).
+    /// Also drains the TX statuses, which the transmit path leaves while it
+    /// knows of enough space.
     pub(crate) fn ack_rx_irq(&mut self) -> bool {
+        if self.rx_known != 0 {
+            return true;
+        }
         self.regs.write(INT_STS, INT_RSFL);
-        let inf = self.regs.read(RX_FIFO_INF);
-        (inf >> FIFO_INF_STATUS_SHIFT) & FIFO_INF_STATUS_MASK != 0
+        self.refresh_tx();
+        self.refresh_rx()
     }
 }
 

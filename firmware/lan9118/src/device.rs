@@ -30,8 +30,6 @@ impl<R: Regs> phy::Device for Lan9118<R> {
         Self: 'a;
 
     fn receive(&mut self, _timestamp: Instant) -> Option<(Self::RxToken<'_>, Self::TxToken<'_>)> {
-        self.chip.check_errors();
-        self.chip.drain_tx_status();
         for _ in 0..MAX_DISCARDS {
             match self.chip.next_rx(RX_BUF_LEN)? {
                 RxStatus::Discard(n) => self.chip.discard(n),
@@ -49,7 +47,6 @@ impl<R: Regs> phy::Device for Lan9118<R> {
     }
 
     fn transmit(&mut self, _timestamp: Instant) -> Option<Self::TxToken<'_>> {
-        self.chip.drain_tx_status();
         // Back-pressure: smoltcp keeps the packet and retries on a later poll.
         if !self.chip.tx_space(MTU) {
             return None;

@@ -126,6 +126,13 @@ impl<R: Regs> Lan9118<R> {
         self.chip.ack_rx_irq()
     }
 
+    /// True if a received frame waits (at most one register read, and none
+    /// while frames the driver already knows of wait). For a short busy-wait
+    /// before sleeping, when the next frame may be microseconds away.
+    pub fn rx_waiting(&mut self) -> bool {
+        self.chip.rx_waiting()
+    }
+
     /// Gives the register access back (the chip keeps running).
     pub fn release(self) -> R {
         self.chip.regs

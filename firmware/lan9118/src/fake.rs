@@ -119,6 +119,8 @@ pub struct State {
     pub tdfree: u32,
     /// TX command words that broke the protocol the driver must follow.
     pub tx_protocol_errors: u32,
+    /// Reads of TX_FIFO_INF so far.
+    pub tx_fifo_inf_reads: u32,
 }
 
 impl State {
@@ -170,6 +172,7 @@ impl State {
             tx_status: VecDeque::new(),
             tx_fail_next: false,
             tdfree: TX_FIFO_BYTES,
+            tx_fifo_inf_reads: 0,
             tx_protocol_errors: 0,
         };
         s.soft_reset();
@@ -417,7 +420,10 @@ impl Regs for Fake {
                 None => s.hw_cfg,
             },
             RX_FIFO_INF => ((s.rx_status.len() as u32) << 16) | (s.rx_data.len() as u32 * 4),
-            TX_FIFO_INF => ((s.tx_status.len() as u32) << 16) | s.tdfree,
+            TX_FIFO_INF => {
+                s.tx_fifo_inf_reads += 1;
+                ((s.tx_status.len() as u32) << 16) | s.tdfree
+            }
             PMT_CTRL if s.ready() => PMT_CTRL_READY,
             PMT_CTRL => 0,
             RX_DROP => std::mem::take(&mut s.rx_drop),

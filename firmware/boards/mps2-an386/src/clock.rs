@@ -69,6 +69,13 @@ impl Alarm {
     }
 }
 
+/// Timer 0's raw count: it falls by [`CLOCK_HZ`] a second, so the distance
+/// between two readings (`earlier.wrapping_sub(later)`) is the time between
+/// them in cycles, for spans under a lap (171 s).
+pub fn cycles() -> u32 {
+    timer_value()
+}
+
 /// Milliseconds since `start`. Must be called at least once per lap of the
 /// counter (171 s); the main loop calls it at least every [`MAX_SLEEP_MS`].
 pub fn millis() -> u64 {
