@@ -10,15 +10,16 @@ mod bench;
 mod interactive;
 mod net;
 mod reply;
-mod stamp;
 
 use std::process::ExitCode;
 use std::time::Duration;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand};
+use echo_core::Mode;
 
 use addr::Target;
-use bench::{Mode, Phase};
+use bench::Phase;
 
 const ABOUT: &str = "Client for the TCP echo firmware: send lines, print the stamped replies";
 
@@ -140,7 +141,7 @@ struct BenchArgs {
     duration: Duration,
 
     /// How the server echoes: stamp (default) or raw
-    #[arg(long, value_enum, default_value_t = Mode::Stamp)]
+    #[arg(long, default_value_t = Mode::Stamp, value_parser = bench_mode())]
     mode: Mode,
 
     /// Phases to run, comma-separated
@@ -174,6 +175,18 @@ struct BenchArgs {
 
     #[command(flatten)]
     net: NetArgs,
+}
+
+/// `--mode`: the modes whose echo the bench can verify, by their protocol names.
+fn bench_mode() -> impl TypedValueParser<Value = Mode> {
+    let help = |mode| match mode {
+        Mode::Stamp => Some("`[ctime] ` before every chunk of at most 1024 bytes (the firmware's default)"),
+        Mode::Raw => Some("The bytes alone"),
+        // Its stamps follow newlines, which the bench's payload does not have.
+        Mode::Line => None,
+    };
+    let values = Mode::ALL.into_iter().filter_map(move |m| help(m).map(|h| PossibleValue::new(m.name()).help(h)));
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<Mode>())
 }
 
 /// Like [`net::parse_secs`], but 0 is allowed (wait forever).

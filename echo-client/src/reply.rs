@@ -7,7 +7,7 @@
 //! the line has come back. Replies that do not look stamped fall back to a
 //! length rule, so a raw server works even without `--raw`.
 
-use crate::stamp::{check_stamp, is_stamp_prefix, CHUNK, STAMP_LEN};
+use echo_core::protocol::{Event, Malformed, StampDecoder, StampError, CHUNK, STAMP_LEN};
 
 /// How far a stamped reply has come, compared with the line it answers.
 #[derive(Debug, PartialEq, Eq)]
@@ -22,10 +22,7 @@ enum Stamped {
 
 /// True once `reply` holds the whole echo of `line` (raw or stamped).
 pub fn is_complete(reply: &[u8], line: &[u8], raw: bool) -> bool {
-    if raw {
-        return reply.len() >= line.len();
-    }
-    if !is_stamp_prefix(&reply[..reply.len().min(STAMP_LEN)]) {
+    if raw || !starts_like_a_stamp(reply) {
         // Not stamped at all: a raw server, answering byte for byte.
         return reply.len() >= line.len();
     }
@@ -38,61 +35,58 @@ pub fn is_complete(reply: &[u8], line: &[u8], raw: bool) -> bool {
     }
 }
 
+/// Whether `reply` begins with what could be stamp text (its names and
+/// ranges aside), as far as it goes.
+fn starts_like_a_stamp(reply: &[u8]) -> bool {
+    let mut head = &reply[..reply.len().min(STAMP_LEN)];
+    !matches!(StampDecoder::new().decode(&mut head), Some(Err(Malformed::BadStamp { why: StampError::Shape, .. })))
+}
+
 fn stamped(reply: &[u8], line: &[u8]) -> Stamped {
     let mut budget = BRANCHES;
-    from_stamp(reply, line, 0, 0, &mut budget)
+    follow(reply, line, StampDecoder::new(), 0, &mut budget)
 }
 
 /// How many alternative readings of stamp-like text in the line are tried.
 const BRANCHES: u32 = 64;
 
-/// Matches `reply[i..]`, which should start with a stamp, against `line[j..]`.
+/// Matches `reply`, decoded by `decoder`, against `line[j..]`.
 ///
 /// A `[` in the line that starts valid stamp text is ambiguous: it may be a
 /// new chunk's stamp or payload. Both readings are tried (up to `budget`
 /// times in all, so pasted replies cannot make this exponential).
-fn from_stamp(reply: &[u8], line: &[u8], mut i: usize, mut j: usize, budget: &mut u32) -> Stamped {
+fn follow(mut reply: &[u8], line: &[u8], mut decoder: StampDecoder, mut j: usize, budget: &mut u32) -> Stamped {
     let mut fallback = Stamped::Diverged;
     loop {
-        let rest = &reply[i..];
-        if rest.len() < STAMP_LEN {
-            return if is_stamp_prefix(rest) { Stamped::NeedMore } else { fallback };
-        }
-        if check_stamp(&rest[..STAMP_LEN]).is_err() {
-            return fallback;
-        }
-        i += STAMP_LEN;
-        let mut n = 0;
-        while n < CHUNK && j < line.len() && i < reply.len() {
-            let b = reply[i];
-            if b != line[j] {
-                break;
-            }
-            let stamp_here = b == b'['
-                && n > 0
-                && *budget > 0
-                && reply.len() - i >= STAMP_LEN
-                && check_stamp(&reply[i..i + STAMP_LEN]).is_ok();
-            if stamp_here {
+        let inside_chunk = decoder.chunk_len().is_some_and(|n| n > 0 && n < CHUNK);
+        if inside_chunk && reply.first() == Some(&b'[') && line.get(j) == Some(&b'[') {
+            // The stamp reading, if a whole valid stamp is here.
+            let (mut as_stamp, mut after) = (decoder, reply);
+            if *budget > 0 && matches!(as_stamp.decode(&mut after), Some(Ok(Event::Stamp(_)))) {
                 *budget -= 1;
-                match from_stamp(reply, line, i, j, budget) {
+                match follow(after, line, as_stamp, j, budget) {
                     Stamped::Complete => return Stamped::Complete,
                     Stamped::NeedMore => fallback = Stamped::NeedMore,
                     Stamped::Diverged => {}
                 }
             }
-            i += 1;
-            j += 1;
-            n += 1;
+            // The payload reading.
+            decoder.bracket_is_payload();
         }
-        if j == line.len() {
-            return Stamped::Complete;
-        }
-        if i == reply.len() {
-            return Stamped::NeedMore;
-        }
-        if n == 0 {
-            return fallback;
+        match decoder.decode(&mut reply) {
+            None => return Stamped::NeedMore,
+            Some(Err(_)) => return fallback,
+            Some(Ok(Event::Stamp(_))) => {}
+            Some(Ok(Event::Payload(run))) => {
+                let same = run.iter().zip(&line[j..]).take_while(|(a, b)| a == b).count();
+                j += same;
+                if j == line.len() {
+                    return Stamped::Complete;
+                }
+                if same < run.len() {
+                    return fallback;
+                }
+            }
         }
     }
 }

@@ -6,9 +6,10 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::error::ErrorKind;
 use clap::{CommandFactory, Parser, ValueEnum};
-use echo_core::ServiceConfig;
+use echo_core::{Mode, ServiceConfig};
 use netlab::plan;
 use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr};
 
@@ -123,8 +124,8 @@ pub struct Args {
     /// 1024 bytes, as the tutorial; `line` = one stamp per newline-terminated
     /// line (lines over 1024 bytes are cut, a tail without newline is sent at
     /// the client's FIN); `raw` = plain echo (benchmarks).
-    #[arg(long, value_enum, default_value_t = ModeArg::Stamp)]
-    pub mode: ModeArg,
+    #[arg(long, default_value_t = Mode::Stamp, value_parser = mode_parser())]
+    pub mode: Mode,
 
     /// Receive and transmit buffer per connection, in bytes (the TCP window):
     /// 28 to 16777216, and --max-conn × --buffer × 4 at most 1 GiB, all
@@ -358,15 +359,15 @@ impl fmt::Display for Conflict {
 
 impl std::error::Error for Conflict {}
 
-/// Echo mode on the command line.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum ModeArg {
-    /// `[<ctime>] <chunk>`.
-    Stamp,
-    /// Plain echo.
-    Raw,
-    /// `[<ctime>] <line>`.
-    Line,
+/// `--mode`: every echo mode, by its protocol name, with a line of help.
+fn mode_parser() -> impl TypedValueParser<Value = Mode> {
+    let help = |mode| match mode {
+        Mode::Stamp => "`[<ctime>] <chunk>`",
+        Mode::Raw => "Plain echo",
+        Mode::Line => "`[<ctime>] <line>`",
+    };
+    let values = Mode::ALL.into_iter().map(move |m| PossibleValue::new(m.name()).help(help(m)));
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<Mode>())
 }
 
 /// Source of the wall clock.
@@ -384,16 +385,6 @@ pub type Option6 = Option<Ipv6Cidr>;
 
 /// An optional gateway (`none` on the command line); an alias as [`Option6`].
 pub type Gateway = Option<Ipv4Address>;
-
-impl From<ModeArg> for echo_core::Mode {
-    fn from(m: ModeArg) -> Self {
-        match m {
-            ModeArg::Stamp => echo_core::Mode::Stamp,
-            ModeArg::Raw => echo_core::Mode::Raw,
-            ModeArg::Line => echo_core::Mode::Line,
-        }
-    }
-}
 
 /// Why a flag's value was refused (its parser's verdict; clap puts the flag
 /// and the value in front).
@@ -634,7 +625,7 @@ mod tests {
         assert_eq!(a.gateway, Some(Ipv4Address::new(192, 168, 69, 100)));
         assert_eq!(a.port, 12345);
         assert_eq!(a.max_conn, 5);
-        assert_eq!(a.mode, ModeArg::Stamp);
+        assert_eq!(a.mode, Mode::Stamp);
         assert_eq!(a.clock, ClockArg::Host);
         assert!(!a.dhcp);
     }

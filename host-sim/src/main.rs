@@ -97,7 +97,7 @@ fn serve<D: echo_core::smoltcp::phy::Device>(args: &Args, mut device: D, event_l
         NetConfig { mac: args.mac, ipv4: args.ip, gateway: args.gateway, ipv6: args.ip6, random_seed: random_seed() };
     let config = EchoConfig {
         port: args.port,
-        mode: args.mode.into(),
+        mode: args.mode,
         idle_timeout: (args.idle_timeout > 0).then(|| Duration::from_secs(args.idle_timeout)),
         backlog: args.max_conn,
         handshake_timeout: (args.handshake_timeout > 0).then(|| Duration::from_secs(args.handshake_timeout)),

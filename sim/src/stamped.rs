@@ -1,7 +1,8 @@
-//! Splitting a stamped reply stream back into `(stamp, chunk)` pairs, for
-//! payloads that contain no `[` (so a stamp can only start a chunk).
+//! Splitting a stamped reply stream back into `(stamp, chunk)` pairs with
+//! echo-core's [`StampDecoder`], for payloads that contain no `[` (so a
+//! stamp can only start a chunk).
 
-use echo_core::{CHUNK, STAMP_LEN};
+use echo_core::protocol::{Event, StampDecoder};
 
 /// One echoed chunk.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,23 +16,21 @@ pub struct Echoed {
 /// Parses `stream` as `[<ctime>] <chunk>` repeated. Fails on anything that is
 /// not exactly that: a missing or malformed stamp, an empty or oversized chunk.
 pub fn parse(stream: &[u8]) -> Result<Vec<Echoed>, String> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < stream.len() {
-        let stamp = stream.get(i..i + STAMP_LEN).ok_or_else(|| format!("truncated stamp at {i}"))?;
-        if stamp[0] != b'[' || &stamp[STAMP_LEN - 2..] != b"] " {
-            return Err(format!("no stamp at offset {i}: {:?}", String::from_utf8_lossy(stamp)));
+    let mut out: Vec<Echoed> = Vec::new();
+    let mut decoder = StampDecoder::new();
+    let mut rest = stream;
+    while let Some(event) = decoder.decode(&mut rest) {
+        match event {
+            Ok(Event::Stamp(stamp)) => out.push(Echoed { ctime: stamp.ctime().to_owned(), chunk: Vec::new() }),
+            // The decoder yields payload only after a stamp.
+            Ok(Event::Payload(p)) => out.last_mut().map(|e| e.chunk.extend_from_slice(p)).unwrap_or_default(),
+            Err(e) => {
+                let at = stream.len() - rest.len();
+                return Err(format!("after {at} bytes of {}: {e}", stream.len()));
+            }
         }
-        let ctime = String::from_utf8(stamp[1..STAMP_LEN - 2].to_vec()).map_err(|e| e.to_string())?;
-        let start = i + STAMP_LEN;
-        let end = stream[start..].iter().position(|&b| b == b'[').map_or(stream.len(), |p| start + p);
-        let chunk = stream[start..end].to_vec();
-        if chunk.is_empty() || chunk.len() > CHUNK {
-            return Err(format!("chunk of {} bytes at offset {start}", chunk.len()));
-        }
-        out.push(Echoed { ctime, chunk });
-        i = end;
     }
+    decoder.finish().map_err(|e| format!("at the end, {} bytes: {e}", stream.len()))?;
     Ok(out)
 }
 

@@ -9,7 +9,7 @@ use echo_core::smoltcp::wire::{
 use echo_core::Mode;
 use echo_sim::World;
 
-const PORT: u16 = 12345;
+const PORT: u16 = echo_core::DEFAULT_PORT;
 const SECOND: Duration = Duration::from_secs(1);
 
 /// Real frames a client sends in a whole session: ARP, SYN, ACK, data, FIN.

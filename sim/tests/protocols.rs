@@ -3,12 +3,12 @@
 use echo_core::smoltcp::socket::tcp::State;
 use echo_core::smoltcp::time::Duration;
 use echo_core::smoltcp::wire::{IpAddress, IpEndpoint};
-use echo_core::{Mode, CHUNK};
+use echo_core::{Mode, CHUNK, STAMP_LEN};
 use echo_sim::stamped::{parse, payload};
 use echo_sim::world::{SERVER_IP, SERVER_IP6};
 use echo_sim::World;
 
-const PORT: u16 = 12345;
+const PORT: u16 = echo_core::DEFAULT_PORT;
 const SECOND: Duration = Duration::from_secs(1);
 
 fn finished(w: &mut World, id: usize) -> bool {
@@ -54,7 +54,7 @@ fn tcp_echo_over_ipv6() {
     let mut w = World::with_mode(Mode::Stamp);
     let c = w.client.connect_to(IpAddress::Ipv6(SERVER_IP6), PORT);
     w.client.send(c, b"hello v6");
-    assert!(w.run_until(SECOND * 2, |w| w.client.conns[c].inbox.len() >= 27 + 8));
+    assert!(w.run_until(SECOND * 2, |w| w.client.conns[c].inbox.len() >= STAMP_LEN + 8));
     assert_eq!(w.client.conns[c].inbox, b"[Tue Nov 24 16:00:28 2026] hello v6");
 }
 
@@ -95,7 +95,7 @@ fn udp_datagram_is_answered_with_a_stamped_datagram_v4_and_v6() {
 fn oversized_udp_datagram_is_cut_to_the_1024_byte_read() {
     let data: Vec<u8> = (0..1400u32).map(|i| b'a' + (i % 26) as u8).collect();
     let (reply, w) = udp_roundtrip(IpAddress::Ipv4(SERVER_IP), &data);
-    assert_eq!(reply.len(), 27 + CHUNK);
+    assert_eq!(reply.len(), STAMP_LEN + CHUNK);
     assert_eq!(payload(&parse(&reply).unwrap()), data[..CHUNK]);
     assert_eq!(w.stats().udp_truncated, 1);
 }

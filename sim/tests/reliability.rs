@@ -7,7 +7,7 @@ use echo_core::Mode;
 use echo_sim::stamped::{parse, payload};
 use echo_sim::{Faults, World, WorldConfig};
 
-const PORT: u16 = 12345;
+const PORT: u16 = echo_core::DEFAULT_PORT;
 const SECOND: Duration = Duration::from_secs(1);
 
 fn finished(w: &mut World, id: usize) -> bool {

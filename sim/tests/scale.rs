@@ -7,7 +7,7 @@ use echo_core::smoltcp::time::Duration;
 use echo_core::{Mode, SlotState};
 use echo_sim::{World, WorldConfig};
 
-const PORT: u16 = 12345;
+const PORT: u16 = echo_core::DEFAULT_PORT;
 const SECOND: Duration = Duration::from_secs(1);
 
 fn listening(w: &World) -> usize {

@@ -18,8 +18,8 @@ use crate::stamp::{now_unix, stamp_of, unstamp_with, year_of, STAMP_LEN, TOLERAN
 use crate::target::IO_TIMEOUT;
 use crate::{bins, Netns};
 
-/// Largest payload a stamped UDP answer carries (the first 1024 bytes).
-pub const UDP_CHUNK: usize = 1024;
+/// Largest payload a stamped UDP answer carries (the first [`CHUNK`](echo_core::CHUNK) bytes).
+pub const UDP_CHUNK: usize = echo_core::CHUNK;
 /// The half-close check's size.
 pub const BULK: usize = 64 * 1024;
 /// How long a connect retries refusals: a slot is free again only once the

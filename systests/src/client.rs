@@ -18,8 +18,7 @@ pub fn round_trip(stream: &mut TcpStream, mode: Mode, payload: &[u8]) -> Result<
 
 /// Reads one reply to `payload` (sent earlier) and checks it; see [`round_trip`].
 pub fn expect_echo(stream: &mut TcpStream, mode: Mode, payload: &[u8]) -> Result<(), String> {
-    let overhead = if mode == Mode::Raw { 0 } else { STAMP_LEN };
-    let mut reply = vec![0; overhead + payload.len()];
+    let mut reply = vec![0; mode.overhead() + payload.len()];
     read_exact_reporting(stream, &mut reply)
         .map_err(|e| format!("reply to {:?}: {e}", String::from_utf8_lossy(payload)))?;
     match mode {

@@ -1,15 +1,15 @@
 //! Checking the server's replies: `[<ctime>] <chunk>`, with `ctime` in C's
 //! format (`Www Mmm dd hh:mm:ss yyyy`, day padded with a space) in UTC.
 //!
-//! Written independently of the firmware's formatter so a bug there cannot
-//! hide itself here.
+//! The framing (where stamps and chunks begin) is echo-core's
+//! [`StampDecoder`], the one every client and test shares; the time in each
+//! stamp is read by [`parse_ctime`], which is deliberately independent of
+//! echo-core (see there).
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Length of `[Www Mmm dd hh:mm:ss yyyy] `.
-pub const STAMP_LEN: usize = 27;
-/// Largest chunk the server reads at once, hence the largest payload per stamp.
-pub const CHUNK: usize = 1024;
+use echo_core::protocol::{Event, StampDecoder};
+pub use echo_core::{CHUNK, STAMP_LEN};
 /// How far a stamp may be from the host's clock, in seconds.
 pub const TOLERANCE_SECS: i64 = 2;
 
@@ -18,6 +18,14 @@ const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Au
 
 /// Parses a 24-byte ctime string into seconds since the Unix epoch, checking
 /// every field, the padding and that the weekday matches the date.
+///
+/// The workspace's one deliberately independent check of the ctime text: it
+/// shares no code or tables with echo-core's formatter (`echo_core::ctime`)
+/// or its stamp checks, and works the other way round (text to time, not
+/// time to text; the calendar is Hinnant's `days_from_civil`, not the
+/// formatter's `civil_from_days`). A wrong name, padding, field or weekday
+/// in the firmware's output therefore cannot be repeated here and pass
+/// unnoticed. Keep it that way: do not replace it with echo-core's code.
 pub fn parse_ctime(s: &[u8]) -> Result<i64, String> {
     let text = std::str::from_utf8(s).map_err(|_| format!("ctime is not UTF-8: {s:?}"))?;
     let bad = |why: &str| format!("bad ctime {text:?}: {why}");
@@ -52,10 +60,12 @@ pub fn parse_ctime(s: &[u8]) -> Result<i64, String> {
 
 /// Parses `[<ctime>] ` at the start of `reply`: the time and what follows.
 pub fn parse_stamp(reply: &[u8]) -> Result<(i64, &[u8]), String> {
-    if reply.len() < STAMP_LEN || reply[0] != b'[' || &reply[25..27] != b"] " {
-        return Err(format!("no `[<ctime>] ` stamp at the start of {:?}", String::from_utf8_lossy(reply)));
+    let mut rest = reply;
+    match StampDecoder::new().decode(&mut rest) {
+        Some(Ok(Event::Stamp(stamp))) => Ok((parse_ctime(stamp.ctime().as_bytes())?, rest)),
+        Some(Err(e)) => Err(format!("no `[<ctime>] ` stamp at the start of {:?}: {e}", String::from_utf8_lossy(reply))),
+        _ => Err(format!("no `[<ctime>] ` stamp at the start of {:?}", String::from_utf8_lossy(reply))),
     }
-    Ok((parse_ctime(&reply[1..25])?, &reply[STAMP_LEN..]))
 }
 
 /// Seconds since the Unix epoch, now.
@@ -101,22 +111,29 @@ pub fn unstamp(stream: &[u8]) -> Result<Vec<u8>, String> {
 /// [`unstamp`] with each stamp's time judged by `check` instead of
 /// [`check_recent`] (a device without a wall clock stamps from 1970).
 pub fn unstamp_with(stream: &[u8], check: &dyn Fn(i64) -> Result<(), String>) -> Result<Vec<u8>, String> {
-    let mut payload = Vec::with_capacity(stream.len());
+    Ok(records_with(stream, check)?.concat())
+}
+
+/// The chunks of a stream of stamped replies, one per stamp, each stamp's
+/// time judged by `check`; as [`unstamp`], the data must not contain `[`.
+pub fn records_with(stream: &[u8], check: &dyn Fn(i64) -> Result<(), String>) -> Result<Vec<Vec<u8>>, String> {
+    let mut records: Vec<Vec<u8>> = Vec::new();
+    let mut decoder = StampDecoder::new();
     let mut rest = stream;
-    let mut records = 0;
-    while !rest.is_empty() {
-        let (time, after) =
-            parse_stamp(rest).map_err(|e| format!("record {records} at byte {}: {e}", stream.len() - rest.len()))?;
-        check(time)?;
-        let len = after.iter().position(|&b| b == b'[').unwrap_or(after.len());
-        if len == 0 || len > CHUNK {
-            return Err(format!("record {records} carries {len} payload bytes (must be 1..={CHUNK})"));
+    while let Some(event) = decoder.decode(&mut rest) {
+        let at = format!("record {} at byte {}", records.len(), stream.len() - rest.len());
+        match event {
+            Ok(Event::Stamp(stamp)) => {
+                let time = parse_ctime(stamp.ctime().as_bytes()).map_err(|e| format!("{at}: {e}"))?;
+                check(time)?;
+                records.push(Vec::new());
+            }
+            Ok(Event::Payload(p)) => records.last_mut().map(|r| r.extend_from_slice(p)).unwrap_or_default(),
+            Err(e) => return Err(format!("{at}: {e}")),
         }
-        payload.extend_from_slice(&after[..len]);
-        rest = &after[len..];
-        records += 1;
     }
-    Ok(payload)
+    decoder.finish().map_err(|e| format!("end of the stream ({} bytes): {e}", stream.len()))?;
+    Ok(records)
 }
 
 /// The UTC calendar year of a Unix time.

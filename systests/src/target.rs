@@ -17,26 +17,8 @@ use crate::{bins, Netns, DEVICE_MAC, SERVER, TAP};
 /// Socket timeouts for test clients: generous, but every wait is bounded.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// What the server sends back.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// `[<ctime>] <chunk>`, the tutorial's behaviour.
-    Stamp,
-    /// The chunk as is.
-    Raw,
-    /// `[<ctime>] <line>` per newline-terminated line (host-sim `--mode line`).
-    Line,
-}
-
-impl Mode {
-    fn arg(self) -> &'static str {
-        match self {
-            Mode::Stamp => "stamp",
-            Mode::Raw => "raw",
-            Mode::Line => "line",
-        }
-    }
-}
+/// What the server sends back (host-sim's `--mode`).
+pub use echo_core::Mode;
 
 /// A way of running the echo server.
 #[derive(Debug, Clone)]
@@ -121,7 +103,7 @@ impl Target {
         let mut cmd = match self {
             Target::HostSim { mode, extra_args } => {
                 let mut cmd = ns.command(bins::host_sim()?);
-                cmd.args(["--tap", TAP, "--mode", mode.arg()]).args(extra_args);
+                cmd.args(["--tap", TAP, "--mode", mode.name()]).args(extra_args);
                 if std::env::var_os("RUST_LOG").is_none() {
                     cmd.env("RUST_LOG", "info");
                 }

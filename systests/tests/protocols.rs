@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use systests::checks::{self, Clock};
 use systests::client::{read_to_eof, round_trip};
-use systests::stamp::{check_reply, parse_stamp, STAMP_LEN};
+use systests::stamp::{check_recent, records_with};
 use systests::target::IO_TIMEOUT;
 use systests::{udp, Mode, Target, SERVER, SERVER6};
 
@@ -84,17 +84,7 @@ fn line_mode_stamps_whole_lines_however_they_arrive() {
     let text = String::from_utf8_lossy(&received);
 
     // Exactly three records: `[t] one\n`, `[t] two\n`, `[t] three`.
-    let mut records = Vec::new();
-    let mut rest = &received[..];
-    while !rest.is_empty() {
-        let (_, after) = parse_stamp(rest).unwrap_or_else(|e| panic!("{e} in {text:?}"));
-        let len = after.iter().position(|&b| b == b'\n').map_or(after.len(), |i| i + 1);
-        records.push(&rest[..STAMP_LEN + len]);
-        rest = &after[len..];
-    }
+    let records = records_with(&received, &check_recent).unwrap_or_else(|e| panic!("{e} in {text:?}"));
     let expected: [&[u8]; 3] = [b"one\n", b"two\n", b"three"];
-    assert_eq!(records.len(), expected.len(), "expected one record per line, got {text:?}");
-    for (record, line) in records.iter().zip(expected) {
-        check_reply(record, line).unwrap_or_else(|e| panic!("{e} in {text:?}"));
-    }
+    assert_eq!(records, expected, "expected one record per line, got {text:?}");
 }

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
-use clap::ValueEnum;
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use echo_core::Mode;
 
 use crate::util::{cargo, is_root, root, sh};
 use figures::{Config, Figure, Table};
@@ -53,7 +54,7 @@ pub struct Args {
           value_parser = clap::value_parser!(u32).range(1..=65_536))]
     sizes: Vec<u32>,
     /// How both servers echo: raw, or stamp (`[ctime] chunk`)
-    #[arg(long, value_enum, default_value_t = Mode::Raw)]
+    #[arg(long, default_value_t = Mode::Raw, value_parser = mode_parser())]
     mode: Mode,
     /// A quick look while tuning: 3 runs of 1 s; writes no file or chart unless --out is given
     #[arg(long, conflicts_with = "smoke")]
@@ -77,22 +78,16 @@ pub struct Args {
     sim_args: Vec<String>,
 }
 
-/// How the servers echo.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Mode {
-    /// The bytes alone.
-    Raw,
-    /// `[ctime] ` before each chunk of at most 1024 bytes.
-    Stamp,
-}
-
-impl Mode {
-    fn as_str(self) -> &'static str {
-        match self {
-            Mode::Raw => "raw",
-            Mode::Stamp => "stamp",
-        }
-    }
+/// `--mode`: the modes both servers (host-sim and kernel-echo) serve, by
+/// their protocol names.
+fn mode_parser() -> impl TypedValueParser<Value = Mode> {
+    let about = |mode| match mode {
+        Mode::Raw => "The bytes alone",
+        Mode::Stamp => "`[ctime] ` before each chunk of at most 1024 bytes",
+        Mode::Line => "One stamp per line (kernel-echo does not serve it)",
+    };
+    let values = [Mode::Raw, Mode::Stamp].map(|m| PossibleValue::new(m.name()).help(about(m)));
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<Mode>())
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
@@ -221,7 +216,7 @@ pub fn run(args: Args) -> Result<()> {
     std::fs::create_dir_all(&logs).with_context(|| format!("cannot create {}", logs.display()))?;
     check_interrupt()?;
 
-    let mode = args.mode.as_str();
+    let mode = args.mode;
     eprintln!(
         "\n==> starting host-sim `{}` (namespace echo-bench-sim) and kernel-echo (echo-bench-k1/k2); logs in {}",
         sim_args.join(" "),
@@ -324,7 +319,7 @@ pub fn run(args: Args) -> Result<()> {
                 procfs::load_average()
             ),
             commit: procfs::git_commit(&root()),
-            plan: plan_text(&plan, mode, &sim_args, &args.sim_args),
+            plan: plan_text(&plan, mode.name(), &sim_args, &args.sim_args),
         };
         let dir = out.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;

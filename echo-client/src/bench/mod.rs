@@ -30,15 +30,6 @@ pub enum Phase {
     Setup,
 }
 
-/// How the server echoes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Mode {
-    /// `[ctime] ` before every chunk of at most 1024 bytes (the firmware's default).
-    Stamp,
-    /// The bytes alone.
-    Raw,
-}
-
 /// Everything a phase needs to know.
 #[derive(Debug, Clone)]
 pub struct Config {

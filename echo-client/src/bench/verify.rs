@@ -7,7 +7,7 @@
 use std::fmt;
 
 use super::payload::Payload;
-use crate::stamp::{check_stamp, CHUNK, STAMP_LEN};
+use echo_core::protocol::{Event, Malformed, StampDecoder, CHUNK};
 
 /// What was wrong with the echo, and where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +40,11 @@ pub enum VerifyError {
         /// Echo bytes received.
         offset: u64,
     },
+    /// The echo ended with a stamp and no payload after it.
+    EmptyChunk {
+        /// Echo bytes received.
+        offset: u64,
+    },
 }
 
 impl fmt::Display for VerifyError {
@@ -57,26 +62,20 @@ impl fmt::Display for VerifyError {
             VerifyError::Truncated { offset } => {
                 write!(f, "echo ended inside a stamp at echo offset {offset}")
             }
+            VerifyError::EmptyChunk { offset } => {
+                write!(f, "echo ended with a stamp and no payload at echo offset {offset}")
+            }
         }
     }
 }
 
 impl std::error::Error for VerifyError {}
 
-#[derive(Debug, Clone, Copy)]
-enum State {
-    /// Collecting a stamp: bytes so far.
-    Stamp(usize),
-    /// In a chunk: payload bytes so far.
-    Chunk(usize),
-}
-
 /// Incremental checker of one connection's echo.
 pub struct Verifier {
     expected: Payload,
     raw: bool,
-    state: State,
-    stamp: [u8; STAMP_LEN],
+    decoder: StampDecoder,
     payload: u64,
     echo: u64,
 }
@@ -84,7 +83,7 @@ pub struct Verifier {
 impl Verifier {
     /// Checks the echo of `expected` (which must be stamp-safe unless `raw`).
     pub fn new(expected: Payload, raw: bool) -> Self {
-        Verifier { expected, raw, state: State::Stamp(0), stamp: [0; STAMP_LEN], payload: 0, echo: 0 }
+        Verifier { expected, raw, decoder: StampDecoder::new(), payload: 0, echo: 0 }
     }
 
     /// Payload bytes echoed and verified so far.
@@ -100,47 +99,43 @@ impl Verifier {
             self.echo += data.len() as u64;
             return Ok(());
         }
-        while let Some(&first) = data.first() {
-            match self.state {
-                State::Stamp(have) => {
-                    let n = (STAMP_LEN - have).min(data.len());
-                    self.stamp[have..have + n].copy_from_slice(&data[..n]);
-                    self.echo += n as u64;
-                    data = &data[n..];
-                    self.state = State::Stamp(have + n);
-                    if have + n == STAMP_LEN {
-                        check_stamp(&self.stamp).map_err(|why| VerifyError::BadStamp {
-                            offset: self.echo - STAMP_LEN as u64,
-                            text: self.stamp.escape_ascii().to_string(),
-                            why,
-                        })?;
-                        self.state = State::Chunk(0);
-                    }
+        loop {
+            let before = data.len();
+            let event = self.decoder.decode(&mut data);
+            self.echo += (before - data.len()) as u64;
+            match event {
+                None => return Ok(()),
+                Some(Ok(Event::Stamp(_))) => {}
+                Some(Ok(Event::Payload(run))) => {
+                    compare(&mut self.expected, self.payload, run)?;
+                    self.payload += run.len() as u64;
                 }
-                // A '[' right after a stamp is a payload mismatch, caught below.
-                State::Chunk(n) if first == b'[' && n > 0 => self.state = State::Stamp(0),
-                State::Chunk(CHUNK) => {
-                    return Err(VerifyError::ChunkTooLong { offset: self.echo });
-                }
-                State::Chunk(n) => {
-                    let limit = data.len().min(CHUNK - n);
-                    let run = data[1..limit].iter().position(|&b| b == b'[').map_or(limit, |p| p + 1);
-                    compare(&mut self.expected, self.payload, &data[..run])?;
-                    self.payload += run as u64;
-                    self.echo += run as u64;
-                    self.state = State::Chunk(n + run);
-                    data = &data[run..];
-                }
+                Some(Err(e)) => return Err(self.error(e)),
             }
         }
-        Ok(())
     }
 
-    /// Checks that the echo did not stop inside a stamp.
+    /// Checks that the echo did not stop inside a stamp or right after one.
     pub fn finish(&self) -> Result<(), VerifyError> {
-        match self.state {
-            State::Stamp(n) if n > 0 => Err(VerifyError::Truncated { offset: self.echo }),
-            _ => Ok(()),
+        if self.raw {
+            return Ok(());
+        }
+        self.decoder.finish().map_err(|e| self.error(e))
+    }
+
+    /// Places the decoder's verdict in the echo stream.
+    fn error(&self, e: Malformed) -> VerifyError {
+        match e {
+            Malformed::BadStamp { len, why, .. } => VerifyError::BadStamp {
+                // The bad byte was taken: the stamp began `len` bytes back.
+                offset: self.echo - len as u64,
+                text: e.stamp_text().escape_ascii().to_string(),
+                why: why.as_str(),
+            },
+            // The byte that does not fit was not taken.
+            Malformed::ChunkTooLong => VerifyError::ChunkTooLong { offset: self.echo },
+            Malformed::Truncated { .. } => VerifyError::Truncated { offset: self.echo },
+            Malformed::EmptyChunk => VerifyError::EmptyChunk { offset: self.echo },
         }
     }
 }

@@ -5,10 +5,8 @@ use smoltcp::wire::{EthernetAddress, Ipv4Address, Ipv4Cidr};
 #[cfg(feature = "ipv6")]
 use smoltcp::wire::{Ipv6Address, Ipv6Cidr};
 
-/// The tutorial's port.
-pub const DEFAULT_PORT: u16 = 12345;
-/// The tutorial's `listen(5)`: five connections at once, the sixth is refused.
-pub const DEFAULT_BACKLOG: usize = 5;
+use crate::protocol::{Mode, DEFAULT_BACKLOG, DEFAULT_PORT};
+
 /// The host side of the lab link (smoltcp's example convention): the
 /// device's default gateway, and the address a host gives its end of the TAP
 /// or cable, in the device's subnet.
@@ -16,35 +14,6 @@ pub const HOST_IPV4: Ipv4Address = Ipv4Address::new(192, 168, 69, 100);
 /// The host side of the lab link over IPv6, in the device's subnet.
 #[cfg(feature = "ipv6")]
 pub const HOST_IPV6: Ipv6Address = Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0, 0x100);
-/// The tutorial's `BUFSIZ`: the most one read takes, and so one stamped chunk.
-pub const CHUNK: usize = 1024;
-
-/// How each chunk read from a connection is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-#[non_exhaustive]
-pub enum Mode {
-    /// `[<ctime>] <chunk>`, as the tutorial's server does.
-    #[default]
-    Stamp,
-    /// The chunk alone: plain echo, for benchmarks.
-    Raw,
-    /// One stamp per newline-terminated line: a line split across segments
-    /// is joined, several lines in one segment get a stamp each. A line longer
-    /// than [`CHUNK`] bytes is cut there (each piece stamped, nothing lost); an
-    /// unterminated tail is flushed when the peer half-closes.
-    Line,
-}
-
-impl Mode {
-    /// Bytes added in front of every echoed chunk.
-    pub const fn overhead(self) -> usize {
-        match self {
-            Mode::Stamp | Mode::Line => crate::stamp::STAMP_LEN,
-            Mode::Raw => 0,
-        }
-    }
-}
 
 /// Link and IP configuration of the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

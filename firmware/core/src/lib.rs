@@ -88,6 +88,7 @@ mod dhcp;
 mod events;
 mod guard;
 mod neighbours;
+pub mod protocol;
 mod server;
 mod slot;
 #[cfg(feature = "sntp")]
@@ -103,15 +104,16 @@ mod udp_echo;
 pub use config::HOST_IPV4;
 #[cfg(feature = "ipv6")]
 pub use config::HOST_IPV6;
-pub use config::{EchoConfig, Mode, NetConfig, CHUNK, DEFAULT_BACKLOG, DEFAULT_PORT};
+pub use config::{EchoConfig, NetConfig};
 #[cfg(feature = "dhcp")]
 pub use dhcp::AddressSource;
+pub use protocol::{Mode, CHUNK, DEFAULT_BACKLOG, DEFAULT_PORT, STAMP_LEN};
 pub use server::services::{ServiceConfig, ServiceResources};
 pub use server::EchoServer;
 pub use slot::{Slot, SlotState};
 #[cfg(feature = "sntp")]
 pub use sntp::LOCAL_PORT as SNTP_LOCAL_PORT;
-pub use stamp::{WallClock, STAMP_LEN};
+pub use stamp::WallClock;
 pub use stats::Stats;
 pub use storage::{InitError, Storage};
 

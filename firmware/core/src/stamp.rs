@@ -2,10 +2,8 @@
 
 use smoltcp::time::Instant;
 
-use crate::ctime::{ctime_ms, CTIME_LEN};
-
-/// `[` + ctime + `] `.
-pub const STAMP_LEN: usize = CTIME_LEN + 3;
+use crate::ctime::ctime_ms;
+use crate::protocol::{stamp_of_ctime, STAMP_LEN};
 
 /// Wall-clock time derived from the monotonic clock: a board reads the real
 /// time once (RTC, semihosting, SNTP) and the core counts on from there, so the
@@ -45,12 +43,7 @@ impl WallClock {
 
     /// The stamp for a chunk received at `now`.
     pub fn stamp(&self, now: Instant) -> [u8; STAMP_LEN] {
-        let mut out = [0u8; STAMP_LEN];
-        out[0] = b'[';
-        out[1..=CTIME_LEN].copy_from_slice(&ctime_ms(self.unix_ms(now)));
-        out[CTIME_LEN + 1] = b']';
-        out[CTIME_LEN + 2] = b' ';
-        out
+        stamp_of_ctime(&ctime_ms(self.unix_ms(now)))
     }
 }
 

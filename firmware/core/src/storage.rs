@@ -4,8 +4,8 @@ use core::fmt;
 
 use smoltcp::iface::SocketStorage;
 
+use crate::protocol::STAMP_LEN;
 use crate::slot::Slot;
-use crate::stamp::STAMP_LEN;
 
 /// Memory the server runs in, all borrowed from the caller (no allocation).
 ///

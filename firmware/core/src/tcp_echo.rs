@@ -5,8 +5,9 @@
 use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
 
-use crate::config::{EchoConfig, Mode, CHUNK};
+use crate::config::EchoConfig;
 use crate::fmt::Printable;
+use crate::protocol::{Mode, CHUNK};
 use crate::slot::Slot;
 use crate::stamp::WallClock;
 use crate::stats::Stats;

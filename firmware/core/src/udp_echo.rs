@@ -11,9 +11,9 @@ use smoltcp::iface::SocketHandle;
 use smoltcp::socket::udp;
 use smoltcp::time::{Duration, Instant};
 
-use crate::config::{Mode, CHUNK};
 use crate::events::Events;
 use crate::fmt::Printable;
+use crate::protocol::{Mode, CHUNK};
 use crate::stamp::WallClock;
 use crate::stats::Stats;
 

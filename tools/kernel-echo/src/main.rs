@@ -11,14 +11,13 @@ use std::process::ExitCode;
 use std::thread;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Parser, ValueEnum};
-use echo_core::ctime::{ctime, CTIME_LEN};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+use clap::Parser;
+use echo_core::protocol::{encode_stamp, Mode, CHUNK, STAMP_LEN};
 
 /// Raw mode reads this much at a time: large reads keep the kernel's side
 /// of the comparison at its best.
 const RAW_BUF: usize = 64 * 1024;
-/// The tutorial's BUFSIZ: one stamp per read of at most this many bytes.
-const CHUNK: usize = 1024;
 
 /// Thread-per-connection TCP echo server on the kernel's stack (bench baseline).
 #[derive(Parser, Debug)]
@@ -28,17 +27,19 @@ struct Args {
     #[arg(long, default_value = "0.0.0.0:12345", value_name = "ADDR:PORT")]
     listen: SocketAddr,
     /// `raw` echoes bytes unchanged; `stamp` prefixes each chunk with `[<ctime>] `.
-    #[arg(long, value_enum, default_value_t = Mode::Raw)]
+    #[arg(long, default_value_t = Mode::Raw, value_parser = mode_parser())]
     mode: Mode,
 }
 
-/// How each chunk is answered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Mode {
-    /// Plain echo.
-    Raw,
-    /// `[<ctime>] <chunk>`, as the tutorial's server.
-    Stamp,
+/// `--mode`: the modes kernel-echo serves, by their protocol names.
+fn mode_parser() -> impl TypedValueParser<Value = Mode> {
+    let about = |mode| match mode {
+        Mode::Raw => "Plain echo",
+        Mode::Stamp => "`[<ctime>] <chunk>`, as the tutorial's server",
+        Mode::Line => "One stamp per line (not served)",
+    };
+    let values = [Mode::Raw, Mode::Stamp].map(|m| PossibleValue::new(m.name()).help(about(m)));
+    PossibleValuesParser::new(values).try_map(|name| name.parse::<Mode>())
 }
 
 fn main() -> ExitCode {
@@ -82,18 +83,18 @@ fn serve(mut sock: TcpStream, mode: Mode) -> io::Result<()> {
         }
         Mode::Stamp => {
             // Stamp and chunk go out in one write, as one reply.
-            let mut out = [0; 1 + CTIME_LEN + 2 + CHUNK];
+            let mut out = [0; STAMP_LEN + CHUNK];
             loop {
-                let n = read(&mut sock, &mut out[1 + CTIME_LEN + 2..])?;
+                let n = read(&mut sock, &mut out[STAMP_LEN..])?;
                 if n == 0 {
                     return Ok(());
                 }
-                out[0] = b'[';
-                out[1..=CTIME_LEN].copy_from_slice(&ctime(unix_secs()));
-                out[1 + CTIME_LEN..1 + CTIME_LEN + 2].copy_from_slice(b"] ");
-                sock.write_all(&out[..1 + CTIME_LEN + 2 + n])?;
+                out[..STAMP_LEN].copy_from_slice(&encode_stamp(unix_secs()));
+                sock.write_all(&out[..STAMP_LEN + n])?;
             }
         }
+        // `--mode` does not offer it.
+        Mode::Line => Err(io::Error::new(io::ErrorKind::Unsupported, "kernel-echo does not serve line mode")),
     }
 }
 

@@ -6,6 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
+use echo_core::Mode;
 use netlab::plan::{self, DEVICE_MAC, TAP};
 use netlab::tap::TapSpec;
 use netlab::Netns;
@@ -35,7 +36,7 @@ pub struct Target {
     /// Server address, as seen from the client's namespace.
     addr: String,
     /// `--mode` for the client.
-    mode: &'static str,
+    mode: Mode,
     // Field order is drop order: the server stops before its namespaces go.
     server: Server,
     /// The client runs in `namespaces[client]`.
@@ -46,10 +47,10 @@ pub struct Target {
 impl Target {
     /// host-sim in namespace `echo-bench-sim`, where it creates `tap0` (the
     /// lab's host side); the client runs beside it.
-    pub fn host_sim(bins: &Bins, mode: &'static str, extra: &[String], logs: &Path) -> Result<Self> {
+    pub fn host_sim(bins: &Bins, mode: Mode, extra: &[String], logs: &Path) -> Result<Self> {
         let ns = bench_namespace("echo-bench-sim")?;
         let mut cmd = ns.command(&bins.host_sim);
-        cmd.args(["--mode", mode, "--tap", TAP, "--host-ip", plan::host_cidr()]).args(extra);
+        cmd.args(["--mode", mode.name(), "--tap", TAP, "--host-ip", plan::host_cidr()]).args(extra);
         // At info, host-sim logs every chunk it echoes: that would be what we measure.
         cmd.env("RUST_LOG", "warn");
         let server = Server::spawn("host-sim", &mut cmd, &logs.join("host-sim.log"))?;
@@ -58,7 +59,7 @@ impl Target {
 
     /// kernel-echo in `echo-bench-k1` on 10.99.0.1, the client in
     /// `echo-bench-k2` on 10.99.0.2, joined by a veth pair.
-    pub fn kernel(bins: &Bins, mode: &'static str, logs: &Path) -> Result<Self> {
+    pub fn kernel(bins: &Bins, mode: Mode, logs: &Path) -> Result<Self> {
         let k1 = bench_namespace("echo-bench-k1")?;
         let k2 = bench_namespace("echo-bench-k2")?;
         k1.veth("eb0", &k2, "eb0", None)?;
@@ -66,7 +67,7 @@ impl Target {
         k2.ip(&["addr", "add", &format!("{KERNEL_CLIENT}{KERNEL_PREFIX}"), "dev", "eb0"])?;
         let addr = format!("{KERNEL_SERVER}:{}", plan::PORT);
         let mut cmd = k1.command(&bins.kernel_echo);
-        cmd.args(["--listen", &addr, "--mode", mode]);
+        cmd.args(["--listen", &addr, "--mode", mode.name()]);
         let server = Server::spawn("kernel-echo", &mut cmd, &logs.join("kernel-echo.log"))?;
         Ok(Target { label: "kernel", addr, mode, server, client: 1, namespaces: vec![k1, k2] })
     }
@@ -89,7 +90,7 @@ impl Target {
         Ok(Target {
             label: "QEMU",
             addr: plan::SERVER.to_string(),
-            mode: "stamp",
+            mode: Mode::Stamp,
             server,
             client: 0,
             namespaces: vec![ns],
@@ -100,7 +101,7 @@ impl Target {
     /// reporting JSON.
     pub fn client(&self, bins: &Bins) -> Command {
         let mut c = self.namespaces[self.client].command(&bins.echo_client);
-        c.args(["bench", &self.addr, "--mode", self.mode, "--json", "--reply-timeout", "5"]);
+        c.args(["bench", &self.addr, "--mode", self.mode.name(), "--json", "--reply-timeout", "5"]);
         // Phases end on time, not on these caps.
         c.args(["--max-pings", "1000000000"]);
         c
