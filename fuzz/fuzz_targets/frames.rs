@@ -6,7 +6,7 @@
 #![no_main]
 
 use echo_core::smoltcp::time::Duration;
-use echo_core::Mode;
+use echo_core::{Mode, DEFAULT_PORT};
 use echo_sim::{Memory, World, WorldConfig};
 use libfuzzer_sys::fuzz_target;
 
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let mut memory = Memory::new(&config);
     let mut sockets = Memory::socket_table(&config);
     let mut w = World::in_memory(config, &mut memory, &mut sockets);
-    let c = w.client.connect(12345);
+    let c = w.client.connect(DEFAULT_PORT);
     w.client.send(c, b"fuzz");
     let mut rest = data.get(1..).unwrap_or_default();
     while rest.len() >= 2 {

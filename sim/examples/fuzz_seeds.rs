@@ -5,13 +5,13 @@
 
 use echo_core::smoltcp::socket::tcp::State;
 use echo_core::smoltcp::time::Duration;
-use echo_core::Mode;
+use echo_core::{Mode, DEFAULT_PORT};
 use echo_sim::World;
 
 fn session(mode: Mode, payload: &[u8], reset: bool) -> Vec<Vec<u8>> {
     let mut w = World::with_mode(mode);
     w.server_link.recorded = Some(vec![]);
-    let c = w.client.connect(12345);
+    let c = w.client.connect(DEFAULT_PORT);
     w.client.send(c, payload);
     if reset {
         w.run_for(Duration::from_millis(50));

@@ -5,7 +5,7 @@ use echo_core::smoltcp::socket::tcp::State;
 use echo_core::smoltcp::time::Duration;
 use echo_core::smoltcp::wire::{IpAddress, IpEndpoint};
 use echo_core::AddressSource;
-use echo_core::Mode;
+use echo_core::{Mode, DEFAULT_PORT};
 use echo_sim::stamped::parse;
 use echo_sim::world::CLIENT_IP;
 use echo_sim::{World, WorldConfig};
@@ -16,7 +16,7 @@ const NTP_UNIX_OFFSET: u64 = 2_208_988_800;
 const NTP_EPOCH_UNIX: u64 = 2_524_651_200;
 
 fn stamped_hello(w: &mut World) -> String {
-    let c = w.client.connect(12345);
+    let c = w.client.connect(DEFAULT_PORT);
     w.client.send(c, b"hi");
     assert!(w.run_until(SECOND * 3, |w| w.client.conns[c].inbox.len() >= 29));
     parse(&w.client.conns[c].inbox).unwrap()[0].ctime.clone()
@@ -91,7 +91,7 @@ fn without_a_dhcp_server_the_static_address_takes_over() {
     let mut w = World::new(config);
     assert_eq!(w.server.address_source(), Some(AddressSource::Pending));
     // Before the fallback the device has no IPv4 address: a connection attempt goes unanswered.
-    let early = w.client.connect(12345);
+    let early = w.client.connect(DEFAULT_PORT);
     w.run_for(SECOND * 3);
     assert_ne!(w.client.state(early), State::Established);
     w.client.socket(early).abort();

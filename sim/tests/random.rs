@@ -2,7 +2,7 @@
 
 use echo_core::smoltcp::socket::tcp::State;
 use echo_core::smoltcp::time::Duration;
-use echo_core::Mode;
+use echo_core::{Mode, DEFAULT_PORT};
 use echo_sim::stamped::{parse, payload};
 use echo_sim::{World, WorldConfig};
 use proptest::prelude::*;
@@ -11,7 +11,7 @@ use proptest::prelude::*;
 /// everything that came back.
 fn echo_through(config: WorldConfig, chunks: &[Vec<u8>], gaps: &[u8]) -> Vec<u8> {
     let mut w = World::new(config);
-    let c = w.client.connect(12345);
+    let c = w.client.connect(DEFAULT_PORT);
     for (i, chunk) in chunks.iter().enumerate() {
         w.client.send(c, chunk);
         for _ in 0..gaps.get(i).copied().unwrap_or(0) {

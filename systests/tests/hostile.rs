@@ -23,7 +23,7 @@ use systests::client::{close_cleanly, expect_refused_promptly, expect_reset, rea
 use systests::counters::counter;
 use systests::rng::Rng;
 use systests::sockopt::connect_from;
-use systests::stamp::{check_reply, STAMP_LEN};
+use systests::stamp::check_reply;
 use systests::target::IO_TIMEOUT;
 use systests::{udp, Mode, Running, Target, DEVICE_IP, DEVICE_IP6, HOST_IP, HOST_IP6, PORT, SERVER, SERVER6};
 
@@ -62,7 +62,7 @@ fn count(log: &str, name: &str) -> u64 {
 
 /// What the device echoes for `payload` (a stamp first, unless raw).
 fn echo_len(mode: Mode, payload: &[u8]) -> usize {
-    payload.len() + if mode == Mode::Raw { 0 } else { STAMP_LEN }
+    payload.len() + mode.overhead()
 }
 
 fn check_echo(mode: Mode, reply: &[u8], payload: &[u8]) -> Result<(), String> {
