@@ -120,10 +120,11 @@ pub struct Segment {
 
 impl Segment {
     /// A bare segment (no flags, no options) from `src` to `dst` at `seq`.
-    pub fn new(src: IpEndpoint, dst: IpEndpoint, seq: u32) -> Self {
+    /// The endpoints may be std's `SocketAddr`s, as the system tests have them.
+    pub fn new(src: impl Into<IpEndpoint>, dst: impl Into<IpEndpoint>, seq: u32) -> Self {
         Segment {
-            src,
-            dst,
+            src: src.into(),
+            dst: dst.into(),
             seq,
             ack: None,
             syn: false,
@@ -138,12 +139,12 @@ impl Segment {
     }
 
     /// A connection-opening SYN (MSS 1460, as a host on Ethernet sends).
-    pub fn syn(src: IpEndpoint, dst: IpEndpoint, isn: u32) -> Self {
+    pub fn syn(src: impl Into<IpEndpoint>, dst: impl Into<IpEndpoint>, isn: u32) -> Self {
         Segment { syn: true, mss: Some(1460), ..Segment::new(src, dst, isn) }
     }
 
     /// An RST (without ACK) at `seq`.
-    pub fn rst(src: IpEndpoint, dst: IpEndpoint, seq: u32) -> Self {
+    pub fn rst(src: impl Into<IpEndpoint>, dst: impl Into<IpEndpoint>, seq: u32) -> Self {
         Segment { rst: true, window: 0, ..Segment::new(src, dst, seq) }
     }
 
@@ -243,14 +244,16 @@ pub fn tcp_frame(src_mac: EthernetAddress, dst_mac: EthernetAddress, seg: &Segme
     ip_frame(src_mac, dst_mac, seg.src.addr, seg.dst.addr, IpProtocol::Tcp, HOP_LIMIT, &seg.to_bytes())
 }
 
-/// An Ethernet frame with one UDP datagram from `src` to `dst`, checksum right.
+/// An Ethernet frame with one UDP datagram from `src` to `dst` (smoltcp
+/// endpoints or std `SocketAddr`s), checksum right.
 pub fn udp_frame(
     src_mac: EthernetAddress,
     dst_mac: EthernetAddress,
-    src: IpEndpoint,
-    dst: IpEndpoint,
+    src: impl Into<IpEndpoint>,
+    dst: impl Into<IpEndpoint>,
     payload: &[u8],
 ) -> Vec<u8> {
+    let (src, dst) = (src.into(), dst.into());
     let repr = UdpRepr { src_port: src.port, dst_port: dst.port };
     let mut buf = vec![0; repr.header_len() + payload.len()];
     repr.emit(
