@@ -300,16 +300,21 @@ impl RawPeer {
         self.send_ack(wire).map_err(|e| e.to_string())
     }
 
-    /// A bare ACK of what we have received (not a FIN).
+    /// A bare ACK of what we have received (not a FIN), at our next
+    /// sequence number: what [`RawPeer::send_ack`] sends, or a test sends later.
+    pub fn ack(&self) -> Segment {
+        Segment::new(self.local, self.remote, self.snd_nxt).with_ack(self.rcv_nxt)
+    }
+
+    /// Sends [`RawPeer::ack`].
     pub fn send_ack(&mut self, wire: &mut Wire) -> io::Result<()> {
-        let f = self.frame(wire, &Segment::new(self.local, self.remote, self.snd_nxt).with_ack(self.rcv_nxt));
+        let f = self.frame(wire, &self.ack());
         wire.send(&f)
     }
 
     /// Sends `data` (and our FIN after it if `fin`).
     pub fn send_data(&mut self, wire: &mut Wire, data: &[u8], fin: bool) -> io::Result<()> {
-        let seg = Segment::new(self.local, self.remote, self.snd_nxt).with_ack(self.rcv_nxt).with_payload(data);
-        let f = self.frame(wire, &Segment { psh: true, fin, ..seg });
+        let f = self.frame(wire, &Segment { psh: true, fin, ..self.ack().with_payload(data) });
         self.snd_nxt = self.snd_nxt.wrapping_add(data.len() as u32 + u32::from(fin));
         wire.send(&f)
     }

@@ -522,7 +522,7 @@ fn a_handshake_completed_just_before_a_new_syn_is_not_taken_for_a_half_open_one(
         );
         // A client 50 ms away: its ACK comes well after the SYN-ACK left.
         thread::sleep(Duration::from_millis(50));
-        let ack = fifth.frame(&wire, &Segment::new(fifth.local, fifth.remote, fifth.snd_nxt).with_ack(fifth.rcv_nxt));
+        let ack = fifth.frame(&wire, &fifth.ack());
         let syn = newcomer.frame(&wire, &Segment::syn(newcomer.local, newcomer.remote, newcomer.isn));
         wire.send(&ack).expect("ACK");
         wire.send(&syn).expect("SYN");
