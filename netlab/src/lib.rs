@@ -7,11 +7,14 @@
 //!   and link state;
 //! - [`ip()`]: the `ip` command with errors that name the command, its exit
 //!   status and its stderr;
-//! - [`ChildGuard`]: a child process stopped (TERM, then KILL) and reaped on drop.
+//! - [`ChildGuard`]: a child process stopped (TERM, then KILL) and reaped on drop;
+//! - [`frames`]: raw Ethernet frames crafted and parsed with `smoltcp::wire`,
+//!   for the tests that play a host by hand (the simulation's and the TAP's).
 
 #![warn(missing_docs)]
 
 pub mod cmd;
+pub mod frames;
 pub mod netns;
 pub mod plan;
 pub mod process;

@@ -8,17 +8,20 @@
 //! end and [`take_server_frames`] hands them out. The client stack drops
 //! frames for other MAC addresses itself, so frames for a [`RawHost`] never
 //! disturb it.
+//!
+//! The frames themselves (building, parsing, [`Segment`], [`Frame`]) are
+//! [`netlab::frames`], shared with the system tests' attacker on the TAP;
+//! this module only drives them through the simulated world.
 
 use std::collections::VecDeque;
 
 use echo_core::NetConfig;
-use smoltcp::phy::ChecksumCapabilities;
+use netlab::frames::{
+    arp_frame, neighbour_advert_frame, neighbour_solicit_frame, tcp_frame, Frame, Kind, Neighbour, Segment,
+};
 use smoltcp::time::Duration;
 use smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, Icmpv4Message,
-    Icmpv4Packet, Icmpv4Repr, Icmpv6Message, Icmpv6Packet, Icmpv6Repr, IpAddress, IpEndpoint, IpProtocol, Ipv4Address,
-    Ipv4Packet, Ipv4Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, NdiscNeighborFlags, NdiscRepr, TcpControl, TcpPacket,
-    TcpRepr, TcpSeqNumber, UdpPacket, UdpRepr,
+    ArpOperation, EthernetAddress, IpAddress, IpEndpoint, Ipv4Address, Ipv6Address, NdiscNeighborFlags,
 };
 
 use crate::link::LinkEnd;
@@ -30,483 +33,6 @@ pub const SERVER_MAC: EthernetAddress = NetConfig::DEFAULT.mac;
 pub const CLIENT_MAC: EthernetAddress = EthernetAddress([0x02, 0, 0, 0, 0, 0x64]);
 /// The echo port.
 pub const ECHO_PORT: u16 = echo_core::DEFAULT_PORT;
-
-/// The Ethernet address IPv4 multicast `addr` maps to.
-pub fn multicast_mac_v4(addr: Ipv4Address) -> EthernetAddress {
-    let b = addr.octets();
-    EthernetAddress([0x01, 0x00, 0x5e, b[1] & 0x7f, b[2], b[3]])
-}
-
-/// The Ethernet address IPv6 multicast `addr` maps to.
-pub fn multicast_mac_v6(addr: Ipv6Address) -> EthernetAddress {
-    let b = addr.octets();
-    EthernetAddress([0x33, 0x33, b[12], b[13], b[14], b[15]])
-}
-
-/// The solicited-node multicast address of `addr` (ff02::1:ffXX:XXXX).
-pub fn solicited_node(addr: Ipv6Address) -> Ipv6Address {
-    let b = addr.octets();
-    Ipv6Address::new(0xff02, 0, 0, 0, 0, 1, u16::from_be_bytes([0xff, b[13]]), u16::from_be_bytes([b[14], b[15]]))
-}
-
-fn ethernet(src: EthernetAddress, dst: EthernetAddress, ethertype: EthernetProtocol, payload: &[u8]) -> Vec<u8> {
-    let eth = EthernetRepr { src_addr: src, dst_addr: dst, ethertype };
-    let mut buf = vec![0; eth.buffer_len() + payload.len()];
-    let mut frame = EthernetFrame::new_unchecked(&mut buf);
-    eth.emit(&mut frame);
-    frame.payload_mut().copy_from_slice(payload);
-    buf
-}
-
-/// An Ethernet frame carrying one IP packet with `payload` (already a valid
-/// TCP/UDP/ICMP message for these addresses, or anything for other protocols).
-pub fn ip_frame(
-    src_mac: EthernetAddress,
-    dst_mac: EthernetAddress,
-    src: IpAddress,
-    dst: IpAddress,
-    protocol: IpProtocol,
-    hop_limit: u8,
-    payload: &[u8],
-) -> Vec<u8> {
-    match (src, dst) {
-        (IpAddress::Ipv4(src_addr), IpAddress::Ipv4(dst_addr)) => {
-            let ip = Ipv4Repr { src_addr, dst_addr, next_header: protocol, payload_len: payload.len(), hop_limit };
-            let mut buf = vec![0; ip.buffer_len() + payload.len()];
-            let mut packet = Ipv4Packet::new_unchecked(&mut buf);
-            ip.emit(&mut packet, &ChecksumCapabilities::default());
-            packet.payload_mut().copy_from_slice(payload);
-            ethernet(src_mac, dst_mac, EthernetProtocol::Ipv4, &buf)
-        }
-        (IpAddress::Ipv6(src_addr), IpAddress::Ipv6(dst_addr)) => {
-            let ip = Ipv6Repr { src_addr, dst_addr, next_header: protocol, payload_len: payload.len(), hop_limit };
-            let mut buf = vec![0; ip.buffer_len() + payload.len()];
-            let mut packet = Ipv6Packet::new_unchecked(&mut buf);
-            ip.emit(&mut packet);
-            packet.payload_mut().copy_from_slice(payload);
-            ethernet(src_mac, dst_mac, EthernetProtocol::Ipv6, &buf)
-        }
-        _ => panic!("mixed address families: {src} -> {dst}"),
-    }
-}
-
-/// A TCP segment in owned form, easy to build and to match on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Segment {
-    /// Source port.
-    pub src_port: u16,
-    /// Destination port.
-    pub dst_port: u16,
-    /// Sequence number.
-    pub seq: u32,
-    /// Acknowledgment number, when the ACK flag is set.
-    pub ack: Option<u32>,
-    /// SYN flag.
-    pub syn: bool,
-    /// FIN flag.
-    pub fin: bool,
-    /// RST flag.
-    pub rst: bool,
-    /// Advertised window (unscaled field value).
-    pub window: u16,
-    /// Maximum segment size option.
-    pub mss: Option<u16>,
-    /// Payload.
-    pub payload: Vec<u8>,
-}
-
-impl Segment {
-    /// A bare segment from `src_port` to `dst_port` with sequence number `seq`.
-    pub fn new(src_port: u16, dst_port: u16, seq: u32) -> Self {
-        Segment {
-            src_port,
-            dst_port,
-            seq,
-            ack: None,
-            syn: false,
-            fin: false,
-            rst: false,
-            window: 64_000,
-            mss: None,
-            payload: vec![],
-        }
-    }
-
-    /// A connection-opening SYN (MSS 1460).
-    pub fn syn(src_port: u16, dst_port: u16, isn: u32) -> Self {
-        Segment { syn: true, mss: Some(1460), ..Segment::new(src_port, dst_port, isn) }
-    }
-
-    /// An RST (without ACK) at `seq`.
-    pub fn rst(src_port: u16, dst_port: u16, seq: u32) -> Self {
-        Segment { rst: true, window: 0, ..Segment::new(src_port, dst_port, seq) }
-    }
-
-    /// With the ACK flag and `ack`.
-    pub fn with_ack(mut self, ack: u32) -> Self {
-        self.ack = Some(ack);
-        self
-    }
-
-    /// With `payload`.
-    pub fn with_payload(mut self, payload: &[u8]) -> Self {
-        self.payload = payload.to_vec();
-        self
-    }
-
-    /// Only the ACK flag set (what RFC 5961 calls a challenge ACK, when sent by the server).
-    pub fn is_pure_ack(&self) -> bool {
-        self.ack.is_some() && !self.syn && !self.fin && !self.rst && self.payload.is_empty()
-    }
-
-    /// SYN and ACK.
-    pub fn is_syn_ack(&self) -> bool {
-        self.syn && self.ack.is_some()
-    }
-
-    /// Sequence space this segment takes.
-    pub fn len(&self) -> u32 {
-        self.payload.len() as u32 + u32::from(self.syn) + u32::from(self.fin)
-    }
-
-    /// Whether it carries neither data nor SYN/FIN.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// The TCP bytes (header with checksum, payload) between `src` and `dst`.
-    pub fn to_bytes(&self, src: IpAddress, dst: IpAddress) -> Vec<u8> {
-        let control = match (self.syn, self.fin, self.rst) {
-            (true, false, false) => TcpControl::Syn,
-            (false, true, false) => TcpControl::Fin,
-            (false, false, true) => TcpControl::Rst,
-            (false, false, false) => TcpControl::None,
-            _ => panic!("smoltcp cannot emit this flag combination: {self:?}"),
-        };
-        let repr = TcpRepr {
-            src_port: self.src_port,
-            dst_port: self.dst_port,
-            control,
-            seq_number: TcpSeqNumber(self.seq as i32),
-            ack_number: self.ack.map(|a| TcpSeqNumber(a as i32)),
-            window_len: self.window,
-            window_scale: None,
-            max_seg_size: self.mss,
-            sack_permitted: false,
-            sack_ranges: [None, None, None],
-            timestamp: None,
-            payload: &self.payload,
-        };
-        let mut buf = vec![0; repr.buffer_len()];
-        repr.emit(&mut TcpPacket::new_unchecked(&mut buf[..]), &src, &dst, &ChecksumCapabilities::default());
-        buf
-    }
-}
-
-/// An Ethernet frame with one TCP segment from `src` to `dst`.
-pub fn tcp_frame(
-    src_mac: EthernetAddress,
-    dst_mac: EthernetAddress,
-    src: IpAddress,
-    dst: IpAddress,
-    seg: &Segment,
-) -> Vec<u8> {
-    ip_frame(src_mac, dst_mac, src, dst, IpProtocol::Tcp, 64, &seg.to_bytes(src, dst))
-}
-
-/// An Ethernet frame with one UDP datagram from `src` to `dst`.
-pub fn udp_frame(
-    src_mac: EthernetAddress,
-    dst_mac: EthernetAddress,
-    src: IpEndpoint,
-    dst: IpEndpoint,
-    payload: &[u8],
-) -> Vec<u8> {
-    let repr = UdpRepr { src_port: src.port, dst_port: dst.port };
-    let mut buf = vec![0; repr.header_len() + payload.len()];
-    repr.emit(
-        &mut UdpPacket::new_unchecked(&mut buf[..]),
-        &src.addr,
-        &dst.addr,
-        payload.len(),
-        |p| p.copy_from_slice(payload),
-        &ChecksumCapabilities::default(),
-    );
-    ip_frame(src_mac, dst_mac, src.addr, dst.addr, IpProtocol::Udp, 64, &buf)
-}
-
-/// An Ethernet frame with an ICMP (v4) echo request.
-pub fn ping_frame(
-    src_mac: EthernetAddress,
-    dst_mac: EthernetAddress,
-    src: Ipv4Address,
-    dst: Ipv4Address,
-    seq_no: u16,
-) -> Vec<u8> {
-    let repr = Icmpv4Repr::EchoRequest { ident: 0x4242, seq_no, data: b"are you there?" };
-    let mut buf = vec![0; repr.buffer_len()];
-    repr.emit(&mut Icmpv4Packet::new_unchecked(&mut buf[..]), &ChecksumCapabilities::default());
-    ip_frame(src_mac, dst_mac, src.into(), dst.into(), IpProtocol::Icmp, 64, &buf)
-}
-
-/// An Ethernet frame with an ARP message. `target_mac` is zero in requests.
-pub fn arp_frame(
-    op: ArpOperation,
-    eth_dst: EthernetAddress,
-    sender_mac: EthernetAddress,
-    sender_ip: Ipv4Address,
-    target_mac: EthernetAddress,
-    target_ip: Ipv4Address,
-) -> Vec<u8> {
-    let arp = ArpRepr::EthernetIpv4 {
-        operation: op,
-        source_hardware_addr: sender_mac,
-        source_protocol_addr: sender_ip,
-        target_hardware_addr: target_mac,
-        target_protocol_addr: target_ip,
-    };
-    let mut buf = vec![0; arp.buffer_len()];
-    arp.emit(&mut ArpPacket::new_unchecked(&mut buf));
-    ethernet(sender_mac, eth_dst, EthernetProtocol::Arp, &buf)
-}
-
-fn icmpv6_frame(
-    src_mac: EthernetAddress,
-    dst_mac: EthernetAddress,
-    src: Ipv6Address,
-    dst: Ipv6Address,
-    repr: &Icmpv6Repr,
-) -> Vec<u8> {
-    let mut buf = vec![0; repr.buffer_len()];
-    repr.emit(&src, &dst, &mut Icmpv6Packet::new_unchecked(&mut buf[..]), &ChecksumCapabilities::default());
-    // Neighbour discovery is only accepted with hop limit 255 (RFC 4861).
-    ip_frame(src_mac, dst_mac, src.into(), dst.into(), IpProtocol::Icmpv6, 255, &buf)
-}
-
-/// A neighbour advertisement claiming `target` is at `lladdr`, sent from
-/// `src` (smoltcp maps the *source* address) with `flags`.
-pub fn neighbour_advert_frame(
-    eth_src: EthernetAddress,
-    eth_dst: EthernetAddress,
-    src: Ipv6Address,
-    dst: Ipv6Address,
-    target: Ipv6Address,
-    lladdr: EthernetAddress,
-    flags: NdiscNeighborFlags,
-) -> Vec<u8> {
-    let repr = Icmpv6Repr::Ndisc(NdiscRepr::NeighborAdvert { flags, target_addr: target, lladdr: Some(lladdr.into()) });
-    icmpv6_frame(eth_src, eth_dst, src, dst, &repr)
-}
-
-/// A neighbour solicitation for `target` from `src`, saying `src` is at `lladdr`.
-/// Sent to `target`'s solicited-node multicast address.
-pub fn neighbour_solicit_frame(
-    eth_src: EthernetAddress,
-    src: Ipv6Address,
-    target: Ipv6Address,
-    lladdr: EthernetAddress,
-) -> Vec<u8> {
-    let repr = Icmpv6Repr::Ndisc(NdiscRepr::NeighborSolicit { target_addr: target, lladdr: Some(lladdr.into()) });
-    let dst = solicited_node(target);
-    icmpv6_frame(eth_src, multicast_mac_v6(dst), src, dst, &repr)
-}
-
-/// What a frame on the wire is, parsed leniently (checksums not verified).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Kind {
-    /// ARP.
-    Arp {
-        /// Request or reply.
-        op: ArpOperation,
-        /// Sender hardware address.
-        sender_mac: EthernetAddress,
-        /// Sender protocol address.
-        sender_ip: Ipv4Address,
-        /// Target protocol address.
-        target_ip: Ipv4Address,
-    },
-    /// A TCP segment.
-    Tcp {
-        /// Source address.
-        src: IpAddress,
-        /// Destination address.
-        dst: IpAddress,
-        /// The segment.
-        seg: Segment,
-    },
-    /// A UDP datagram.
-    Udp {
-        /// Source.
-        src: IpEndpoint,
-        /// Destination.
-        dst: IpEndpoint,
-        /// Payload.
-        payload: Vec<u8>,
-    },
-    /// ICMP (v4).
-    Icmpv4 {
-        /// Source address.
-        src: Ipv4Address,
-        /// Destination address.
-        dst: Ipv4Address,
-        /// Message type.
-        msg: Icmpv4Message,
-        /// Code.
-        code: u8,
-    },
-    /// ICMPv6, neighbour discovery included.
-    Icmpv6 {
-        /// Source address.
-        src: Ipv6Address,
-        /// Destination address.
-        dst: Ipv6Address,
-        /// Message type.
-        msg: Icmpv6Message,
-        /// Code.
-        code: u8,
-        /// The target of a neighbour solicitation.
-        solicited: Option<Ipv6Address>,
-    },
-    /// Anything else.
-    Other,
-}
-
-/// One parsed Ethernet frame.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    /// Ethernet source.
-    pub src_mac: EthernetAddress,
-    /// Ethernet destination.
-    pub dst_mac: EthernetAddress,
-    /// What it carries.
-    pub kind: Kind,
-}
-
-impl Frame {
-    /// The TCP segment, if this is one.
-    pub fn tcp(&self) -> Option<(IpAddress, IpAddress, &Segment)> {
-        match &self.kind {
-            Kind::Tcp { src, dst, seg } => Some((*src, *dst, seg)),
-            _ => None,
-        }
-    }
-
-    /// The TCP segment, if it goes to `to`.
-    pub fn tcp_to(&self, to: IpEndpoint) -> Option<&Segment> {
-        self.tcp().and_then(|(_, dst, seg)| (dst == to.addr && seg.dst_port == to.port).then_some(seg))
-    }
-
-    /// The IP destination, for IP frames.
-    pub fn ip_dst(&self) -> Option<IpAddress> {
-        match &self.kind {
-            Kind::Tcp { dst, .. } => Some(*dst),
-            Kind::Udp { dst, .. } => Some(dst.addr),
-            Kind::Icmpv4 { dst, .. } => Some((*dst).into()),
-            Kind::Icmpv6 { dst, .. } => Some((*dst).into()),
-            _ => None,
-        }
-    }
-}
-
-fn parse_segment(bytes: &[u8]) -> Option<Segment> {
-    let tcp = TcpPacket::new_checked(bytes).ok()?;
-    let mut mss = None;
-    let mut options = tcp.options();
-    while !options.is_empty() {
-        let Ok((rest, option)) = smoltcp::wire::TcpOption::parse(options) else { break };
-        if let smoltcp::wire::TcpOption::MaxSegmentSize(m) = option {
-            mss = Some(m);
-        }
-        if matches!(option, smoltcp::wire::TcpOption::EndOfList) {
-            break;
-        }
-        options = rest;
-    }
-    Some(Segment {
-        src_port: tcp.src_port(),
-        dst_port: tcp.dst_port(),
-        seq: tcp.seq_number().0 as u32,
-        ack: tcp.ack().then(|| tcp.ack_number().0 as u32),
-        syn: tcp.syn(),
-        fin: tcp.fin(),
-        rst: tcp.rst(),
-        window: tcp.window_len(),
-        mss,
-        payload: tcp.payload().to_vec(),
-    })
-}
-
-fn parse_transport(src: IpAddress, dst: IpAddress, protocol: IpProtocol, payload: &[u8]) -> Kind {
-    match protocol {
-        IpProtocol::Tcp => match parse_segment(payload) {
-            Some(seg) => Kind::Tcp { src, dst, seg },
-            None => Kind::Other,
-        },
-        IpProtocol::Udp => match UdpPacket::new_checked(payload) {
-            Ok(udp) => Kind::Udp {
-                src: IpEndpoint::new(src, udp.src_port()),
-                dst: IpEndpoint::new(dst, udp.dst_port()),
-                payload: udp.payload().to_vec(),
-            },
-            Err(_) => Kind::Other,
-        },
-        IpProtocol::Icmp => match (src, dst, Icmpv4Packet::new_checked(payload)) {
-            (IpAddress::Ipv4(src), IpAddress::Ipv4(dst), Ok(icmp)) => {
-                Kind::Icmpv4 { src, dst, msg: icmp.msg_type(), code: icmp.msg_code() }
-            }
-            _ => Kind::Other,
-        },
-        IpProtocol::Icmpv6 => match (src, dst, Icmpv6Packet::new_checked(payload)) {
-            (IpAddress::Ipv6(src), IpAddress::Ipv6(dst), Ok(icmp)) => {
-                let solicited = match Icmpv6Repr::parse(&src, &dst, &icmp, &ChecksumCapabilities::ignored()) {
-                    Ok(Icmpv6Repr::Ndisc(NdiscRepr::NeighborSolicit { target_addr, .. })) => Some(target_addr),
-                    _ => None,
-                };
-                Kind::Icmpv6 { src, dst, msg: icmp.msg_type(), code: icmp.msg_code(), solicited }
-            }
-            _ => Kind::Other,
-        },
-        _ => Kind::Other,
-    }
-}
-
-/// Parses an Ethernet frame; `None` if it is not even Ethernet.
-pub fn parse(frame: &[u8]) -> Option<Frame> {
-    let eth = EthernetFrame::new_checked(frame).ok()?;
-    let kind = match eth.ethertype() {
-        EthernetProtocol::Arp => match ArpPacket::new_checked(eth.payload()).ok().and_then(|p| ArpRepr::parse(&p).ok())
-        {
-            Some(ArpRepr::EthernetIpv4 {
-                operation,
-                source_hardware_addr,
-                source_protocol_addr,
-                target_protocol_addr,
-                ..
-            }) => Kind::Arp {
-                op: operation,
-                sender_mac: source_hardware_addr,
-                sender_ip: source_protocol_addr,
-                target_ip: target_protocol_addr,
-            },
-            _ => Kind::Other,
-        },
-        EthernetProtocol::Ipv4 => match Ipv4Packet::new_checked(eth.payload()) {
-            Ok(ip) => parse_transport(ip.src_addr().into(), ip.dst_addr().into(), ip.next_header(), ip.payload()),
-            Err(_) => Kind::Other,
-        },
-        EthernetProtocol::Ipv6 => match Ipv6Packet::new_checked(eth.payload()) {
-            Ok(ip) => parse_transport(ip.src_addr().into(), ip.dst_addr().into(), ip.next_header(), ip.payload()),
-            Err(_) => Kind::Other,
-        },
-        _ => Kind::Other,
-    };
-    Some(Frame { src_mac: eth.src_addr(), dst_mac: eth.dst_addr(), kind })
-}
-
-/// Parses every frame, skipping what is not Ethernet.
-pub fn parse_all(frames: &[Vec<u8>]) -> Vec<Frame> {
-    frames.iter().filter_map(|f| parse(f)).collect()
-}
 
 /// Starts recording every frame the server sends (at the client's end of
 /// the link, before any fault the client end applies).
@@ -645,14 +171,15 @@ impl RawHost {
         }
     }
 
-    fn send_segment(&self, link: &LinkEnd, conn: &RawConn, seg: &Segment) {
-        link.inject(tcp_frame(self.mac, SERVER_MAC, conn.local.addr, conn.remote.addr, seg));
+    fn send_segment(&self, link: &LinkEnd, seg: &Segment) {
+        link.inject(tcp_frame(self.mac, SERVER_MAC, seg));
     }
 
     /// Sends a SYN from `local_port` to `remote`; returns the connection's index.
     pub fn connect(&mut self, link: &LinkEnd, remote: IpEndpoint, local_port: u16, isn: u32) -> usize {
+        let local = IpEndpoint::new(self.ip_for(remote.addr), local_port);
         let conn = RawConn {
-            local: IpEndpoint::new(self.ip_for(remote.addr), local_port),
+            local,
             remote,
             isn,
             snd_nxt: isn.wrapping_add(1),
@@ -664,7 +191,7 @@ impl RawHost {
             acks: true,
             pending: VecDeque::new(),
         };
-        self.send_segment(link, &conn, &Segment::syn(local_port, remote.port, isn));
+        self.send_segment(link, &Segment::syn(local, remote, isn));
         self.conns.push(conn);
         self.conns.len() - 1
     }
@@ -679,15 +206,15 @@ impl RawHost {
     pub fn close(&mut self, link: &LinkEnd, c: usize) {
         let conn = &self.conns[c];
         let ack = conn.rcv_nxt.expect("close before the handshake");
-        let seg = Segment { fin: true, ..Segment::new(conn.local.port, conn.remote.port, conn.snd_nxt).with_ack(ack) };
-        self.send_segment(link, conn, &seg);
+        let seg = Segment { fin: true, ..Segment::new(conn.local, conn.remote, conn.snd_nxt).with_ack(ack) };
+        self.send_segment(link, &seg);
         self.conns[c].snd_nxt = conn.snd_nxt.wrapping_add(1);
     }
 
     /// Sends an RST at our next sequence number (what an honest peer's abort sends).
     pub fn abort(&mut self, link: &LinkEnd, c: usize) {
         let conn = &self.conns[c];
-        self.send_segment(link, conn, &Segment::rst(conn.local.port, conn.remote.port, conn.snd_nxt));
+        self.send_segment(link, &Segment::rst(conn.local, conn.remote, conn.snd_nxt));
         self.conns[c].state = RawState::Reset;
     }
 
@@ -709,8 +236,8 @@ impl RawHost {
         let data: Vec<u8> = conn.pending.iter().copied().collect();
         for chunk in data.chunks(1000) {
             let conn = &self.conns[c];
-            let seg = Segment::new(conn.local.port, conn.remote.port, conn.snd_nxt).with_ack(ack).with_payload(chunk);
-            self.send_segment(link, conn, &seg);
+            let seg = Segment::new(conn.local, conn.remote, conn.snd_nxt).with_ack(ack).with_payload(chunk);
+            self.send_segment(link, &seg);
             self.conns[c].snd_nxt = conn.snd_nxt.wrapping_add(chunk.len() as u32);
         }
         self.conns[c].pending.clear();
@@ -719,7 +246,7 @@ impl RawHost {
     fn ack(&self, link: &LinkEnd, c: usize) {
         let conn = &self.conns[c];
         if let Some(ack) = conn.rcv_nxt {
-            self.send_segment(link, conn, &Segment::new(conn.local.port, conn.remote.port, conn.snd_nxt).with_ack(ack));
+            self.send_segment(link, &Segment::new(conn.local, conn.remote, conn.snd_nxt).with_ack(ack));
         }
     }
 
@@ -741,7 +268,7 @@ impl RawHost {
                         *sender_ip,
                     ));
                 }
-                Kind::Icmpv6 { src, solicited: Some(target), .. }
+                Kind::Icmpv6 { src, neighbour: Some(Neighbour::Solicit { target, .. }), .. }
                     if Some(*target) == self.ip6 && self.answers_neighbours =>
                 {
                     link.inject(neighbour_advert_frame(
@@ -754,14 +281,9 @@ impl RawHost {
                         NdiscNeighborFlags::SOLICITED | NdiscNeighborFlags::OVERRIDE,
                     ));
                 }
-                Kind::Tcp { src, dst, seg } if for_us => {
+                Kind::Tcp(seg) if for_us => {
                     self.inbox.push(frame.clone());
-                    let Some(c) = self.conns.iter().position(|k| {
-                        k.local.addr == *dst
-                            && k.local.port == seg.dst_port
-                            && k.remote.addr == *src
-                            && k.remote.port == seg.src_port
-                    }) else {
+                    let Some(c) = self.conns.iter().position(|k| k.local == seg.dst && k.remote == seg.src) else {
                         continue;
                     };
                     self.on_segment(link, c, seg);
@@ -813,7 +335,7 @@ impl RawHost {
 /// answer what the server sent; returns the server's frames of this step.
 pub fn step_hosts(w: &mut World, hosts: &mut [&mut RawHost], max: Duration) -> Vec<Frame> {
     step_at_most(w, max);
-    let frames = parse_all(&take_server_frames(w));
+    let frames = Frame::parse_all(&take_server_frames(w));
     for host in hosts.iter_mut() {
         host.handle(&w.server_link, &frames);
     }

@@ -13,9 +13,13 @@ use echo_core::smoltcp::wire::{
     Ipv6Address, NdiscNeighborFlags, IPV6_LINK_LOCAL_ALL_NODES,
 };
 use echo_core::{Mode, SlotState};
-use echo_sim::attacker::{self, Frame, Kind, RawHost, RawState, Segment, CLIENT_MAC, ECHO_PORT as PORT, SERVER_MAC};
+use echo_sim::attacker::{self, RawHost, RawState, CLIENT_MAC, ECHO_PORT as PORT, SERVER_MAC};
 use echo_sim::world::{CLIENT_IP, CLIENT_IP6, SERVER_IP, SERVER_IP6};
 use echo_sim::{Faults, World, WorldConfig};
+use netlab::frames::{
+    arp_frame, ip_frame, multicast_mac_v4, multicast_mac_v6, neighbour_advert_frame, neighbour_solicit_frame,
+    ping_frame, solicited_node, tcp_frame, udp_frame, Frame, Kind, Segment,
+};
 
 const SECOND: Duration = Duration::from_secs(1);
 const MS: Duration = Duration::from_millis(1);
@@ -89,7 +93,7 @@ fn count_slots(w: &World, state: SlotState) -> usize {
 
 /// Moves the frames the server sent since the last call into `log`.
 fn pump(w: &mut World, log: &mut Vec<Frame>) {
-    log.extend(attacker::parse_all(&attacker::take_server_frames(w)));
+    log.extend(Frame::parse_all(&attacker::take_server_frames(w)));
 }
 
 /// Steps until `t`, never skipping past it.
@@ -133,11 +137,9 @@ fn server_view(log: &[Frame], to: IpEndpoint) -> (u32, u32, u16) {
     (last.seq.wrapping_add(last.len()), last.ack.expect("has ACK"), last.window)
 }
 
-/// A forged segment from `from` to `to` (ports taken from the endpoints),
-/// sent from `mac`.
-fn forge(w: &World, mac: EthernetAddress, from: IpEndpoint, to: IpEndpoint, seg: Segment) {
-    let seg = Segment { src_port: from.port, dst_port: to.port, ..seg };
-    w.server_link.inject(attacker::tcp_frame(mac, SERVER_MAC, from.addr, to.addr, &seg));
+/// A forged segment, sent from `mac`.
+fn forge(w: &World, mac: EthernetAddress, seg: Segment) {
+    w.server_link.inject(tcp_frame(mac, SERVER_MAC, &seg));
 }
 
 fn no_rst_to(log: &[Frame], to: IpEndpoint) {
@@ -187,7 +189,7 @@ fn spoofed_syn_on_a_live_connection(v6: bool) {
     // The attacker knows the 4-tuple, not the sequence numbers. 10 SYNs in 0.9 s.
     let t0 = w.now;
     for i in 0..10u32 {
-        forge(&w, CLIENT_MAC, client, server, Segment::syn(0, 0, 0x1234_5678 ^ (i * 7919)));
+        forge(&w, CLIENT_MAC, Segment::syn(client, server, 0x1234_5678 ^ (i * 7919)));
         run_to(&mut w, t0 + Duration::from_millis(100 * (u64::from(i) + 1) - 10));
     }
     pump(&mut w, &mut log);
@@ -203,7 +205,7 @@ fn spoofed_syn_on_a_live_connection(v6: bool) {
     w.run_for(SECOND);
     pump(&mut w, &mut log);
     log.clear();
-    forge(&w, CLIENT_MAC, client, server, Segment::syn(0, 0, 0x0bad_cafe));
+    forge(&w, CLIENT_MAC, Segment::syn(client, server, 0x0bad_cafe));
     w.run_for(Duration::from_millis(100));
     pump(&mut w, &mut log);
     assert_eq!(segments_to(&log, client).iter().filter(|s| s.is_pure_ack()).count(), 1, "{log:?}");
@@ -259,14 +261,14 @@ fn retransmitted_syn(lower_slot_listening: bool) {
             &mut w,
             MS * 10,
             |f| {
-                if let Some(seg) = attacker::parse(f).and_then(|f| f.tcp().map(|(_, _, s)| s.clone())) {
-                    if seg.src_port == port && seg.syn {
+                if let Some(seg) = Frame::parse(f).and_then(|f| f.tcp().cloned()) {
+                    if seg.src.port == port && seg.syn {
                         syns.set(syns.get() + 1);
                     }
                 }
                 true
             },
-            |f| match attacker::parse(f).and_then(|f| f.tcp_to(client).cloned()) {
+            |f| match Frame::parse(f).and_then(|f| f.tcp_to(client).cloned()) {
                 // Every SYN-ACK before the client's retransmitted SYN is lost.
                 Some(seg) if seg.is_syn_ack() && syns.get() < 2 => {
                     dropped.borrow_mut().push(seg);
@@ -353,11 +355,11 @@ fn blind_rsts(v6: bool) {
     let mut in_window = 0u64;
     for i in 0..300u32 {
         let off = offsets[i as usize % offsets.len()];
-        let mut seg = Segment::rst(0, 0, rcv_nxt.wrapping_add(off));
+        let mut seg = Segment::rst(client, server, rcv_nxt.wrapping_add(off));
         if i % 2 == 1 {
             seg = seg.with_ack(snd_nxt);
         }
-        forge(&w, CLIENT_MAC, client, server, seg);
+        forge(&w, CLIENT_MAC, seg);
         in_window += 1;
         run_to(&mut w, t0 + Duration::from_millis(10 * (u64::from(i) + 1)));
     }
@@ -373,8 +375,9 @@ fn blind_rsts(v6: bool) {
     let outside =
         [rcv_nxt.wrapping_sub(1), rcv_nxt.wrapping_sub(1000), rcv_nxt.wrapping_add(window + 10), rcv_nxt ^ 0x8000_0000];
     for (i, &seq) in outside.iter().cycle().take(50).enumerate() {
-        let seg = if i % 2 == 0 { Segment::rst(0, 0, seq) } else { Segment::rst(0, 0, seq).with_ack(snd_nxt) };
-        forge(&w, CLIENT_MAC, client, server, seg);
+        let seg = Segment::rst(client, server, seq);
+        let seg = if i % 2 == 0 { seg } else { seg.with_ack(snd_nxt) };
+        forge(&w, CLIENT_MAC, seg);
         attacker::step_at_most(&mut w, MS * 10);
     }
     w.run_for(Duration::from_millis(500));
@@ -396,7 +399,7 @@ fn blind_rsts(v6: bool) {
 
     // At exactly RCV.NXT (the server's last ACK) the RST is real.
     let (_, rcv_nxt, _) = server_view(&log, client);
-    forge(&w, CLIENT_MAC, client, server, Segment::rst(0, 0, rcv_nxt));
+    forge(&w, CLIENT_MAC, Segment::rst(client, server, rcv_nxt));
     assert!(w.run_until(SECOND, |w| slot_of(w, client).is_none()), "exact RST ignored: {:?}", slot_states(&w));
     assert_eq!(w.stats().resets, 1, "{:?}", w.stats());
     // The client finds out on its next segment.
@@ -430,14 +433,14 @@ fn a_client_that_really_reset_is_believed_after_the_challenge_ack() {
     let local = host.conns[c].local;
     // Stale RST (it lost track): in the window, not exact.
     let stale = host.conns[c].snd_nxt.wrapping_add(500);
-    forge(&w, host.mac, local, server, Segment::rst(0, 0, stale));
+    forge(&w, host.mac, Segment::rst(local, server, stale));
     log.clear();
     attacker::run_hosts_until(&mut w, &mut [&mut host], Duration::from_millis(200), &mut log, |_, _| false);
     let challenge = segments_to(&log, local).into_iter().find(Segment::is_pure_ack).expect("challenge ACK");
     assert_eq!(challenge.ack, Some(host.conns[c].snd_nxt));
     assert!(slot_of(&w, local).is_some(), "stale RST accepted");
     // The real reset, at the challenge ACK's number.
-    forge(&w, host.mac, local, server, Segment::rst(0, 0, challenge.ack.unwrap()));
+    forge(&w, host.mac, Segment::rst(local, server, challenge.ack.unwrap()));
     assert!(w.run_until(SECOND, |w| slot_of(w, local).is_none()), "{:?}", slot_states(&w));
     let s = w.stats();
     assert_eq!((s.rst_ignored, s.resets), (1, 1), "{s:?}");
@@ -459,7 +462,7 @@ fn an_rst_during_the_handshake_counts_only_at_isn_plus_one() {
         assert_eq!(slot_of(&w, local).map(|i| w.server.slots()[i].state()), Some(SlotState::Handshake));
         let before = w.stats().rst_ignored;
         for off in [0u32, 2, 3, 100, 1000, 30_000] {
-            forge(&w, host.mac, local, server, Segment::rst(0, 0, isn.wrapping_add(off)));
+            forge(&w, host.mac, Segment::rst(local, server, isn.wrapping_add(off)));
             run_fine(&mut w, MS * 20);
         }
         assert_eq!(
@@ -479,7 +482,7 @@ fn an_rst_during_the_handshake_counts_only_at_isn_plus_one() {
                 == b"through"));
         } else {
             // At ISN+1 it is real.
-            forge(&w, host.mac, local, server, Segment::rst(0, 0, isn.wrapping_add(1)));
+            forge(&w, host.mac, Segment::rst(local, server, isn.wrapping_add(1)));
             assert!(w.run_until(SECOND, |w| slot_of(w, local).is_none()), "{:?}", slot_states(&w));
         }
     }
@@ -502,8 +505,12 @@ fn flood_syn(w: &World, i: u32, rng: &mut u64) {
         1 => (Ipv4Address::new(10, (i >> 16) as u8, (i >> 8) as u8, i as u8).into(), SERVER_IP.into()),
         _ => (Ipv6Address::new(0xfdaa, 0, 0, 0, 0, 0, 0x5f, i as u16).into(), SERVER_IP6.into()),
     };
-    let seg = Segment::syn(1024 + (i % 60_000) as u16, PORT, xorshift(rng) as u32);
-    w.server_link.inject(attacker::tcp_frame(mac, SERVER_MAC, src, dst, &seg));
+    let seg = Segment::syn(
+        IpEndpoint::new(src, 1024 + (i % 60_000) as u16),
+        IpEndpoint::new(dst, PORT),
+        xorshift(rng) as u32,
+    );
+    w.server_link.inject(tcp_frame(mac, SERVER_MAC, &seg));
 }
 
 #[test]
@@ -675,15 +682,15 @@ struct StuckClosers {
 
 impl StuckClosers {
     fn pass(&mut self, frame: &[u8]) -> bool {
-        let Some(seg) = attacker::parse(frame).and_then(|f| f.tcp().map(|(_, _, s)| s.clone())) else { return true };
-        if !self.stuck.contains(&seg.src_port) || seg.dst_port != PORT {
+        let Some(seg) = Frame::parse(frame).and_then(|f| f.tcp().cloned()) else { return true };
+        if !self.stuck.contains(&seg.src.port) || seg.dst.port != PORT {
             return true;
         }
-        if self.fin_passed.contains(&seg.src_port) {
+        if self.fin_passed.contains(&seg.src.port) {
             return false;
         }
         if seg.fin {
-            self.fin_passed.insert(seg.src_port);
+            self.fin_passed.insert(seg.src.port);
         }
         true
     }
@@ -836,7 +843,7 @@ fn poisoned_udp(poison: &[(IpAddress, EthernetAddress)]) -> (World<'static>, ech
             IpAddress::Ipv4(_) => server_addr(false),
             IpAddress::Ipv6(_) => server_addr(true),
         };
-        w.server_link.inject(attacker::udp_frame(
+        w.server_link.inject(udp_frame(
             mac,
             SERVER_MAC,
             IpEndpoint::new(src, 5353),
@@ -937,7 +944,7 @@ fn udp_replies(log: &[Frame]) -> Vec<(IpEndpoint, IpEndpoint, Vec<u8>)> {
 
 fn send_udp(w: &World, eth_dst: EthernetAddress, src_port: u16, dst: IpAddress, payload: &[u8]) {
     let src = IpEndpoint::new(host_addr(dst), src_port);
-    w.server_link.inject(attacker::udp_frame(HOST_MAC, eth_dst, src, IpEndpoint::new(dst, PORT), payload));
+    w.server_link.inject(udp_frame(HOST_MAC, eth_dst, src, IpEndpoint::new(dst, PORT), payload));
 }
 
 #[test]
@@ -958,14 +965,8 @@ fn no_udp_reply_to_broadcast_multicast_echo_ports_or_empty_datagrams() {
     let mut cases: Vec<(&str, EthernetAddress, u16, IpAddress, &[u8])> = vec![
         ("subnet broadcast", EthernetAddress::BROADCAST, 5555, bcast, b"x"),
         ("limited broadcast", EthernetAddress::BROADCAST, 5555, all_ones, b"x"),
-        ("224.0.0.1", attacker::multicast_mac_v4(all_systems), 5555, all_systems.into(), b"x"),
-        (
-            "ff02::1",
-            attacker::multicast_mac_v6(IPV6_LINK_LOCAL_ALL_NODES),
-            5555,
-            IPV6_LINK_LOCAL_ALL_NODES.into(),
-            b"x",
-        ),
+        ("224.0.0.1", multicast_mac_v4(all_systems), 5555, all_systems.into(), b"x"),
+        ("ff02::1", multicast_mac_v6(IPV6_LINK_LOCAL_ALL_NODES), 5555, IPV6_LINK_LOCAL_ALL_NODES.into(), b"x"),
         ("empty v4", SERVER_MAC, 5555, server_addr(false), b""),
         ("empty v6", SERVER_MAC, 5555, server_addr(true), b""),
     ];
@@ -1002,7 +1003,7 @@ fn udp_replies_are_rate_limited() {
         for i in 0..5000u32 {
             let src = IpEndpoint::new(HOST_IP.into(), 20_000 + (i % 1000) as u16);
             let dst = IpEndpoint::new(SERVER_IP.into(), PORT);
-            w.server_link.inject(attacker::udp_frame(HOST_MAC, SERVER_MAC, src, dst, b"flood"));
+            w.server_link.inject(udp_frame(HOST_MAC, SERVER_MAC, src, dst, b"flood"));
             if i % 5 == 4 {
                 let frames = attacker::step_hosts(&mut w, &mut [&mut host], MS);
                 *replied += udp_replies(&frames).len() as u64;
@@ -1035,11 +1036,11 @@ fn no_reply_to_broadcast_pings() {
         log.iter().filter(|f| matches!(f.kind, Kind::Icmpv4 { msg: Icmpv4Message::EchoReply, .. })).count()
     };
     // Control.
-    w.server_link.inject(attacker::ping_frame(HOST_MAC, SERVER_MAC, HOST_IP, SERVER_IP, 1));
+    w.server_link.inject(ping_frame(HOST_MAC, SERVER_MAC, HOST_IP, SERVER_IP, 0x4242, 1));
     assert_eq!(echo_replies(&run_host(&mut w, &mut host, MS * 200)), 1, "unicast ping not answered");
     let before = w.stats().icmp_suppressed;
     for (seq, dst) in [Ipv4Address::new(192, 168, 69, 255), Ipv4Address::BROADCAST].into_iter().enumerate() {
-        w.server_link.inject(attacker::ping_frame(HOST_MAC, EthernetAddress::BROADCAST, HOST_IP, dst, 2 + seq as u16));
+        w.server_link.inject(ping_frame(HOST_MAC, EthernetAddress::BROADCAST, HOST_IP, dst, 0x4242, 2 + seq as u16));
         let log = run_host(&mut w, &mut host, MS * 200);
         assert_eq!(echo_replies(&log), 0, "ping to {dst} answered");
     }
@@ -1060,31 +1061,23 @@ fn no_icmpv6_error_about_a_packet_sent_to_multicast() {
     };
     let unknown = IpProtocol::Unknown(253); // RFC 3692 experimental
                                             // Control: an unknown next header to our unicast address is reported.
-    w.server_link.inject(attacker::ip_frame(
-        HOST_MAC,
-        SERVER_MAC,
-        HOST_IP6.into(),
-        SERVER_IP6.into(),
-        unknown,
-        64,
-        b"????????",
-    ));
+    w.server_link.inject(ip_frame(HOST_MAC, SERVER_MAC, HOST_IP6.into(), SERVER_IP6.into(), unknown, 64, b"????????"));
     assert_eq!(errors(&run_host(&mut w, &mut host, MS * 200)).len(), 1, "control: no Parameter Problem");
     let before = w.stats().icmp_suppressed;
 
     let group = IPV6_LINK_LOCAL_ALL_NODES;
-    let group_mac = attacker::multicast_mac_v6(group);
-    let solicited = attacker::solicited_node(SERVER_IP6);
+    let group_mac = multicast_mac_v6(group);
+    let solicited = solicited_node(SERVER_IP6);
     // Unknown next header to ff02::1 and to our solicited-node group.
     for dst in [group, solicited] {
-        let mac = attacker::multicast_mac_v6(dst);
-        w.server_link.inject(attacker::ip_frame(HOST_MAC, mac, HOST_IP6.into(), dst.into(), unknown, 64, b"????????"));
+        let mac = multicast_mac_v6(dst);
+        w.server_link.inject(ip_frame(HOST_MAC, mac, HOST_IP6.into(), dst.into(), unknown, 64, b"????????"));
         let log = run_host(&mut w, &mut host, MS * 200);
         assert!(errors(&log).is_empty(), "ICMPv6 error about a packet to {dst}: {:?}", errors(&log));
     }
     // UDP to a closed port of ff02::1.
     let src = IpEndpoint::new(HOST_IP6.into(), 5555);
-    w.server_link.inject(attacker::udp_frame(HOST_MAC, group_mac, src, IpEndpoint::new(group.into(), 9999), b"closed"));
+    w.server_link.inject(udp_frame(HOST_MAC, group_mac, src, IpEndpoint::new(group.into(), 9999), b"closed"));
     let log = run_host(&mut w, &mut host, MS * 200);
     assert!(errors(&log).is_empty(), "port unreachable about a datagram to ff02::1: {:?}", errors(&log));
     // (The datagram to a group's closed port is dropped before smoltcp sees
@@ -1100,22 +1093,14 @@ fn icmp_errors_are_rate_limited() {
     let kinds: [(&str, FrameMaker); 3] = [
         ("UDP to a closed port (v4)", || {
             let src = IpEndpoint::new(HOST_IP.into(), 5555);
-            attacker::udp_frame(HOST_MAC, SERVER_MAC, src, IpEndpoint::new(SERVER_IP.into(), 9), b"x")
+            udp_frame(HOST_MAC, SERVER_MAC, src, IpEndpoint::new(SERVER_IP.into(), 9), b"x")
         }),
         ("unknown protocol (v4)", || {
-            attacker::ip_frame(
-                HOST_MAC,
-                SERVER_MAC,
-                HOST_IP.into(),
-                SERVER_IP.into(),
-                IpProtocol::Unknown(253),
-                64,
-                b"x",
-            )
+            ip_frame(HOST_MAC, SERVER_MAC, HOST_IP.into(), SERVER_IP.into(), IpProtocol::Unknown(253), 64, b"x")
         }),
         ("unknown next header (v6)", || {
             let unknown = IpProtocol::Unknown(253);
-            attacker::ip_frame(HOST_MAC, SERVER_MAC, HOST_IP6.into(), SERVER_IP6.into(), unknown, 64, b"x")
+            ip_frame(HOST_MAC, SERVER_MAC, HOST_IP6.into(), SERVER_IP6.into(), unknown, 64, b"x")
         }),
     ];
     let mut report = vec![];
@@ -1238,17 +1223,10 @@ fn a_forged_arp_reply_or_request_does_not_cut_a_live_client_off() {
     echo(&mut w, c, b"before\n");
     pump(&mut w, &mut vec![]);
     // Unsolicited reply, unicast to the server.
-    w.server_link.inject(attacker::arp_frame(
-        ArpOperation::Reply,
-        SERVER_MAC,
-        EVIL_MAC,
-        CLIENT_IP,
-        SERVER_MAC,
-        SERVER_IP,
-    ));
+    w.server_link.inject(arp_frame(ArpOperation::Reply, SERVER_MAC, EVIL_MAC, CLIENT_IP, SERVER_MAC, SERVER_IP));
     w.run_for(MS * 50);
     // Request for the server's address "from" the client, broadcast.
-    w.server_link.inject(attacker::arp_frame(
+    w.server_link.inject(arp_frame(
         ArpOperation::Request,
         EthernetAddress::BROADCAST,
         EVIL_MAC,
@@ -1272,14 +1250,13 @@ fn a_forged_neighbour_advertisement_does_not_cut_a_live_client_off() {
     pump(&mut w, &mut vec![]);
     let flags = NdiscNeighborFlags::OVERRIDE;
     // Unicast to the server, and to all nodes.
-    w.server_link.inject(attacker::neighbour_advert_frame(
-        EVIL_MAC, SERVER_MAC, CLIENT_IP6, SERVER_IP6, CLIENT_IP6, EVIL_MAC, flags,
-    ));
+    w.server_link
+        .inject(neighbour_advert_frame(EVIL_MAC, SERVER_MAC, CLIENT_IP6, SERVER_IP6, CLIENT_IP6, EVIL_MAC, flags));
     w.run_for(MS * 50);
     let all = IPV6_LINK_LOCAL_ALL_NODES;
-    w.server_link.inject(attacker::neighbour_advert_frame(
+    w.server_link.inject(neighbour_advert_frame(
         EVIL_MAC,
-        attacker::multicast_mac_v6(all),
+        multicast_mac_v6(all),
         CLIENT_IP6,
         all,
         CLIENT_IP6,
@@ -1288,7 +1265,7 @@ fn a_forged_neighbour_advertisement_does_not_cut_a_live_client_off() {
     ));
     w.run_for(MS * 50);
     // A solicitation "from" the client naming the forged MAC as its own.
-    w.server_link.inject(attacker::neighbour_solicit_frame(EVIL_MAC, CLIENT_IP6, SERVER_IP6, EVIL_MAC));
+    w.server_link.inject(neighbour_solicit_frame(EVIL_MAC, CLIENT_IP6, SERVER_IP6, EVIL_MAC));
     w.run_for(MS * 50);
     let mut log = vec![];
     pump(&mut w, &mut log);

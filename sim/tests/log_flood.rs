@@ -9,9 +9,10 @@ use echo_core::smoltcp::socket::tcp::State;
 use echo_core::smoltcp::time::Duration;
 use echo_core::smoltcp::wire::{EthernetAddress, IpAddress, IpEndpoint, Ipv4Address, Ipv6Address};
 use echo_core::Mode;
-use echo_sim::attacker::{self, RawHost, Segment, CLIENT_MAC, ECHO_PORT as PORT, SERVER_MAC};
+use echo_sim::attacker::{self, RawHost, CLIENT_MAC, ECHO_PORT as PORT, SERVER_MAC};
 use echo_sim::world::{SERVER_IP, SERVER_IP6};
 use echo_sim::World;
+use netlab::frames::{tcp_frame, udp_frame, Frame, Segment};
 
 /// Counts lines and bytes as env_logger would print them (host-sim's
 /// default filter is `info`; a line carries about 30 bytes of time and level).
@@ -63,7 +64,7 @@ fn twenty_thousand_hostile_packets_add_little_log() {
         (s.local_endpoint().unwrap(), s.remote_endpoint().unwrap())
     };
     let mut log = vec![];
-    log.extend(attacker::parse_all(&attacker::take_server_frames(&mut w)));
+    log.extend(Frame::parse_all(&attacker::take_server_frames(&mut w)));
     let rcv_nxt = log.iter().rev().find_map(|f| f.tcp_to(client).and_then(|s| s.ack)).expect("server ACKed");
     let host_mac = EthernetAddress([0x02, 0, 0, 0, 0, 0x66]);
     let host_ip = Ipv4Address::new(192, 168, 69, 66);
@@ -84,11 +85,11 @@ fn twenty_thousand_hostile_packets_add_little_log() {
         let frame = match i % 8 {
             0 => {
                 let bcast = IpEndpoint::new(Ipv4Address::new(192, 168, 69, 255).into(), PORT);
-                attacker::udp_frame(host_mac, EthernetAddress::BROADCAST, from(5555), bcast, b"anyone?")
+                udp_frame(host_mac, EthernetAddress::BROADCAST, from(5555), bcast, b"anyone?")
             }
-            1 => attacker::udp_frame(host_mac, SERVER_MAC, from([7, 13, 17, 19, 37][i as usize % 5]), to_us, b"loop"),
-            2 => attacker::udp_frame(host_mac, SERVER_MAC, from(5555), to_us, b""),
-            3..=5 => attacker::udp_frame(host_mac, SERVER_MAC, from(20_000 + (i % 1000) as u16), to_us, b"flood"),
+            1 => udp_frame(host_mac, SERVER_MAC, from([7, 13, 17, 19, 37][i as usize % 5]), to_us, b"loop"),
+            2 => udp_frame(host_mac, SERVER_MAC, from(5555), to_us, b""),
+            3..=5 => udp_frame(host_mac, SERVER_MAC, from(20_000 + (i % 1000) as u16), to_us, b"flood"),
             6 => {
                 rng ^= rng << 13;
                 rng ^= rng >> 7;
@@ -104,17 +105,16 @@ fn twenty_thousand_hostile_packets_add_little_log() {
                     SERVER_IP6.into()
                 };
                 let mac = EthernetAddress([0x02, 0x5f, 0, 0, (i >> 8) as u8, i as u8]);
-                attacker::tcp_frame(
-                    mac,
-                    SERVER_MAC,
-                    src,
-                    dst,
-                    &Segment::syn(1024 + (i % 60_000) as u16, PORT, rng as u32),
-                )
+                let seg = Segment::syn(
+                    IpEndpoint::new(src, 1024 + (i % 60_000) as u16),
+                    IpEndpoint::new(dst, PORT),
+                    rng as u32,
+                );
+                tcp_frame(mac, SERVER_MAC, &seg)
             }
             _ => {
-                let seg = Segment::rst(client.port, server.port, rcv_nxt.wrapping_add(1 + i % 1500));
-                attacker::tcp_frame(CLIENT_MAC, SERVER_MAC, client.addr, server.addr, &seg)
+                let seg = Segment::rst(client, server, rcv_nxt.wrapping_add(1 + i % 1500));
+                tcp_frame(CLIENT_MAC, SERVER_MAC, &seg)
             }
         };
         w.server_link.inject(frame);

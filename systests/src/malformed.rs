@@ -8,7 +8,8 @@
 //! with RST and no slot stays taken. No frame claims the host's IP from
 //! another MAC: that would be ARP spoofing, which breaks any stack.
 
-use crate::attacker::checksum;
+use smoltcp::wire::checksum::{combine, data};
+
 use crate::rng::Rng;
 
 /// What is wrong with a frame.
@@ -409,6 +410,14 @@ fn ipv4(src: [u8; 4], dst: [u8; 4], proto: u8, payload: &[u8]) -> Vec<u8> {
     ipv4_checksum(&mut p);
     p.extend(payload);
     p
+}
+
+/// The Internet checksum of the concatenation of `parts` (each of even
+/// length but the last), summed by smoltcp: these frames are malformed on
+/// purpose, so none of smoltcp's packet types would emit them.
+fn checksum(parts: &[&[u8]]) -> u16 {
+    let sums: Vec<u16> = parts.iter().map(|part| data(part)).collect();
+    !combine(&sums)
 }
 
 /// Recomputes the checksum of the 20-byte header at the start of `p`.

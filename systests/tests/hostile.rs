@@ -14,11 +14,13 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use netlab::run_checked;
-use systests::attacker::{
-    arp_frame, fake_mac, ip_frame, multicast_mac_v4, multicast_mac_v6, neighbour_advert, ping_v4, segment_between,
-    seq_lt, tcp_frame, udp_frame, Frame, Payload, RawPeer, Segment, Wire, ACK, BROADCAST_MAC, FIN, RST, SYN,
+use netlab::frames::{
+    arp_frame, ip_frame, multicast_mac_v4, multicast_mac_v6, neighbour_advert_frame, ping_frame, seq_lt, tcp_frame,
+    udp_frame, Frame, Kind, Segment,
 };
+use netlab::run_checked;
+use smoltcp::wire::{ArpOperation, EthernetAddress, Icmpv4Message, IpAddress, IpEndpoint, NdiscNeighborFlags};
+use systests::attacker::{fake_mac, segment_between, RawPeer, Seen, Wire};
 use systests::client::{close_cleanly, expect_refused_promptly, expect_reset, read_to_eof, round_trip};
 use systests::counters::counter;
 use systests::rng::Rng;
@@ -97,25 +99,29 @@ fn device_side(wire: &mut Wire, remote: SocketAddr, local: SocketAddr, wscale: &
         .filter_map(|f| f.tcp().cloned())
         .collect();
     assert!(!segs.is_empty(), "no segment from {remote} to {local} was captured");
-    if let Some(s) = segs.iter().find(|s| s.has(SYN | ACK)) {
-        *wscale = Some(s.wscale.unwrap_or(0));
+    if let Some(s) = segs.iter().find(|s| s.is_syn_ack()) {
+        *wscale = Some(s.window_scale.unwrap_or(0));
     }
     let snd_nxt = segs.iter().map(Segment::end).fold(segs[0].end(), |a, b| if seq_lt(a, b) { b } else { a });
     let last = segs.last().expect("not empty");
-    DeviceSide { snd_nxt, rcv_nxt: last.ack, window: u32::from(last.window) << wscale.unwrap_or(0) }
+    DeviceSide {
+        snd_nxt,
+        rcv_nxt: last.ack.expect("the device's last segment carries an ACK"),
+        window: u32::from(last.window) << wscale.unwrap_or(0),
+    }
 }
 
 /// A challenge ACK for a connection in state `side`: ACK only, no data,
 /// at the device's SND.NXT and RCV.NXT.
 fn is_challenge_ack(s: &Segment, side: DeviceSide) -> bool {
-    s.flags & (SYN | RST | FIN | ACK) == ACK && s.payload.is_empty() && s.seq == side.snd_nxt && s.ack == side.rcv_nxt
+    s.is_pure_ack() && s.seq == side.snd_nxt && s.ack == Some(side.rcv_nxt)
 }
 
-fn summaries(frames: &[Frame]) -> Vec<String> {
+fn summaries(frames: &[Seen]) -> Vec<String> {
     frames
         .iter()
-        .map(|f| match &f.payload {
-            Payload::Tcp(s) => s.summary(),
+        .map(|f| match &f.kind {
+            Kind::Tcp(s) => s.summary(),
             other => format!("{other:?} to {:02x?}", f.dst_mac),
         })
         .collect()
@@ -150,7 +156,7 @@ fn spoofed_syn_on_live_connection(target: &Target) {
 
     // The attacker knows the 4-tuple (from the wire) but not the numbers.
     let syn = |rng: &mut Rng, wire: &Wire| {
-        tcp_frame(wire.host_mac, wire.device_mac, local, SERVER, random_isn(rng), 0, SYN, &[])
+        tcp_frame(wire.host_mac, wire.device_mac, &Segment::syn(local, SERVER, random_isn(rng)))
     };
     let f = syn(&mut rng, &wire);
     wire.send(&f).expect("send SYN");
@@ -217,15 +223,13 @@ fn retransmitted_syn(target: &Target) {
     thread::sleep((t0 + Duration::from_millis(600)).saturating_duration_since(Instant::now()));
     let resent_at = Instant::now();
     peer.send_syn(&mut wire).expect("SYN again");
-    let again = peer
-        .expect(&mut wire, Duration::from_millis(350), |s| s.has(SYN) || s.has(RST))
-        .expect("capture")
-        .unwrap_or_else(|| {
+    let again =
+        peer.expect(&mut wire, Duration::from_millis(350), |s| s.syn || s.rst).expect("capture").unwrap_or_else(|| {
             panic!("{name}: no answer within 350 ms to a retransmitted SYN ({:?} after the first)", resent_at - t0)
         });
     let answered_in = resent_at.elapsed();
     assert!(
-        again.has(SYN | ACK) && !again.has(RST) && again.seq == first.seq && again.ack == peer.isn.wrapping_add(1),
+        again.is_syn_ack() && !again.rst && again.seq == first.seq && again.ack == Some(peer.isn.wrapping_add(1)),
         "{name}: a retransmitted SYN should get the same SYN-ACK (seq {} ack {}), got {}",
         first.seq,
         peer.isn.wrapping_add(1),
@@ -240,8 +244,8 @@ fn retransmitted_syn(target: &Target) {
     }
     let until = (t0 + Duration::from_millis(950)).saturating_duration_since(Instant::now());
     let (remote, local) = (peer.remote, peer.local);
-    let extra: Vec<Frame> = wire
-        .collect(until, |f| segment_between(f, remote, local).is_some_and(|s| s.has(SYN)))
+    let extra: Vec<Seen> = wire
+        .collect(until, |f| segment_between(f, remote, local).is_some_and(|s| s.syn))
         .expect("capture")
         .into_iter()
         .filter(|f| f.at < t0 + Duration::from_millis(950))
@@ -282,7 +286,7 @@ fn twenty_thousand_blind_in_window_rsts_do_not_reset_a_live_connection() {
     let side = device_side(&mut wire, SERVER, local, &mut wscale);
     assert!(side.window > 10_000, "the device's window is only {} bytes", side.window);
 
-    let rst = |wire: &Wire, seq: u32| tcp_frame(wire.host_mac, wire.device_mac, local, SERVER, seq, 0, RST, &[]);
+    let rst = |wire: &Wire, seq: u32| tcp_frame(wire.host_mac, wire.device_mac, &Segment::rst(local, SERVER, seq));
     let mut frames = Vec::with_capacity(IN_WINDOW + OUT_OF_WINDOW);
     for i in 0..IN_WINDOW as u32 {
         // Anywhere in the window but exactly RCV.NXT.
@@ -352,7 +356,7 @@ fn during_the_handshake_only_an_rst_at_the_client_isn_plus_one_resets_it() {
     p1.send_syn(&mut wire).expect("SYN");
     p1.expect_syn_ack(&mut wire, Duration::from_secs(2)).unwrap_or_else(|e| panic!("{e}"));
     for seq in [p1.isn.wrapping_add(1001), p1.isn.wrapping_add(0x8000_0000), p1.isn.wrapping_add(2)] {
-        let f = p1.frame(&wire, seq, 0, RST, &[]);
+        let f = p1.frame(&wire, &Segment::rst(p1.local, p1.remote, seq));
         wire.send(&f).expect("RST");
     }
     thread::sleep(Duration::from_millis(100));
@@ -368,15 +372,14 @@ fn during_the_handshake_only_an_rst_at_the_client_isn_plus_one_resets_it() {
     let mut p2 = RawPeer::new(mac, SocketAddr::from((ip, 40102)), SERVER, 0x0202_0000);
     p2.send_syn(&mut wire).expect("SYN");
     p2.expect_syn_ack(&mut wire, Duration::from_secs(2)).unwrap_or_else(|e| panic!("{e}"));
-    let f = p2.frame(&wire, p2.isn.wrapping_add(1), 0, RST, &[]);
+    let f = p2.frame(&wire, &Segment::rst(p2.local, p2.remote, p2.isn.wrapping_add(1)));
     wire.send(&f).expect("RST");
     thread::sleep(Duration::from_millis(100));
     p2.send_ack(&mut wire).expect("ACK");
     p2.send_data(&mut wire, b"gone?", false).expect("data");
-    let answer =
-        p2.expect(&mut wire, Duration::from_secs(2), |s| s.has(RST) || !s.payload.is_empty()).expect("capture");
+    let answer = p2.expect(&mut wire, Duration::from_secs(2), |s| s.rst || !s.payload.is_empty()).expect("capture");
     assert!(
-        answer.as_ref().is_some_and(|s| s.has(RST)),
+        answer.as_ref().is_some_and(|s| s.rst),
         "after an RST at ISN+1 the handshake should be gone (our data answered with RST), got {:?}",
         answer.map(|s| s.summary())
     );
@@ -397,16 +400,8 @@ fn spoofed_syn(wire: &Wire, rng: &mut Rng, i: u32) -> Vec<u8> {
         Ipv4Addr::new(198, 51, 100, 1 + (i / 2 % 250) as u8)
     };
     let port = 1024 + (i % 60_000) as u16;
-    tcp_frame(
-        fake_mac(0x10_0000 + i),
-        wire.device_mac,
-        SocketAddr::from((src, port)),
-        SERVER,
-        rng.next_u32(),
-        0,
-        SYN,
-        &[],
-    )
+    let syn = Segment::syn(SocketAddr::from((src, port)), SERVER, rng.next_u32());
+    tcp_frame(fake_mac(0x10_0000 + i), wire.device_mac, &syn)
 }
 
 fn no_forwarding(server: &Running) {
@@ -426,7 +421,7 @@ fn a_real_client_gets_in_within_a_second_during_a_spoofed_syn_flood() {
     let mut rng = Rng::new(3);
     let done = AtomicBool::new(false);
     let mut to_host = Vec::new();
-    let to_real_client = |f: &Frame| f.tcp().is_some_and(|s| s.dst.ip() == IpAddr::V4(HOST_IP));
+    let to_real_client = |f: &Seen| f.tcp().is_some_and(|s| s.dst.addr == IpAddress::Ipv4(HOST_IP));
 
     let times = thread::scope(|s| {
         let clients = s.spawn(|| {
@@ -527,8 +522,8 @@ fn a_handshake_completed_just_before_a_new_syn_is_not_taken_for_a_half_open_one(
         );
         // A client 50 ms away: its ACK comes well after the SYN-ACK left.
         thread::sleep(Duration::from_millis(50));
-        let ack = fifth.frame(&wire, fifth.snd_nxt, fifth.rcv_nxt, ACK, &[]);
-        let syn = newcomer.frame(&wire, newcomer.isn, 0, SYN, &[]);
+        let ack = fifth.frame(&wire, &fifth.ack());
+        let syn = newcomer.frame(&wire, &Segment::syn(newcomer.local, newcomer.remote, newcomer.isn));
         wire.send(&ack).expect("ACK");
         wire.send(&syn).expect("SYN");
         newcomer.snd_nxt = newcomer.isn.wrapping_add(1);
@@ -541,9 +536,8 @@ fn a_handshake_completed_just_before_a_new_syn_is_not_taken_for_a_half_open_one(
             }
             Err(e) => eprintln!("round {round}: the fifth connection, completed just before a SYN: {e}"),
         }
-        let answer =
-            newcomer.expect(&mut wire, Duration::from_millis(500), |s| s.has(RST) || s.has(SYN)).expect("capture");
-        if answer.as_ref().is_some_and(|s| s.has(RST) && !s.has(SYN)) {
+        let answer = newcomer.expect(&mut wire, Duration::from_millis(500), |s| s.rst || s.syn).expect("capture");
+        if answer.as_ref().is_some_and(|s| s.rst && !s.syn) {
             refused += 1;
         } else {
             eprintln!(
@@ -554,7 +548,7 @@ fn a_handshake_completed_just_before_a_new_syn_is_not_taken_for_a_half_open_one(
         // Clean up for the next round: both gone, slots as before.
         fifth.reset(&mut wire).expect("RST");
         if let Some(s) = &answer {
-            if s.has(SYN) {
+            if s.syn {
                 newcomer.irs = Some(s.seq);
                 newcomer.rcv_nxt = s.seq.wrapping_add(1);
                 newcomer.reset(&mut wire).expect("RST");
@@ -589,21 +583,13 @@ fn half_open_handshakes_are_dropped_after_the_handshake_timeout() {
     let src = Ipv4Addr::new(198, 51, 100, 7);
     let sent = Instant::now();
     for port in 5001..=5003u16 {
-        let f = tcp_frame(
-            fake_mac(7),
-            wire.device_mac,
-            SocketAddr::from((src, port)),
-            SERVER,
-            1000 * u32::from(port),
-            0,
-            SYN,
-            &[],
-        );
+        let syn = Segment::syn(SocketAddr::from((src, port)), SERVER, 1000 * u32::from(port));
+        let f = tcp_frame(fake_mac(7), wire.device_mac, &syn);
         wire.send(&f).expect("SYN");
     }
     let synacks = wire
         .collect(Duration::from_millis(3500), |f| {
-            f.tcp().is_some_and(|s| s.dst.ip() == IpAddr::V4(src) && s.has(SYN | ACK))
+            f.tcp().is_some_and(|s| s.dst.addr == IpAddress::Ipv4(src) && s.is_syn_ack())
         })
         .expect("capture");
     let when: Vec<Duration> = synacks.iter().map(|f| f.at - sent).collect();
@@ -669,7 +655,7 @@ fn serve_wave(server: &Running, wire: &mut Wire, mode: Mode, wave: &str) -> Vec<
     };
     let clients = serve().unwrap_or_else(|e| {
         let sent = wire
-            .collect(Duration::from_millis(100), |f| f.tcp().is_some_and(|s| s.dst.ip() == IpAddr::V4(HOST_IP)))
+            .collect(Duration::from_millis(100), |f| f.tcp().is_some_and(|s| s.dst.addr == IpAddress::Ipv4(HOST_IP)))
             .map(|sent| summaries(&sent).join("\n"))
             .unwrap_or_else(|e| format!("(capture failed: {e})"));
         panic!("{name}: {wave}: {e}; the device sent the kernel's clients:\n{sent}")
@@ -853,9 +839,9 @@ fn no_reply_to_broadcast_multicast_echo_service_ports_or_empty_datagrams() {
 
 /// A frame the device sends in answer to something (not NDP or ARP upkeep).
 fn is_reply(f: &Frame) -> bool {
-    match &f.payload {
-        Payload::Udp { .. } | Payload::Icmpv4 { .. } => true,
-        Payload::Icmpv6 { kind, .. } => !(133..=137).contains(kind),
+    match &f.kind {
+        Kind::Udp { .. } | Kind::Icmpv4 { .. } => true,
+        Kind::Icmpv6 { msg, .. } => !(133..=137).contains(&u8::from(*msg)),
         _ => false,
     }
 }
@@ -874,11 +860,11 @@ fn no_amplification(target: &Target) {
     let mut hostile: Vec<(String, Vec<u8>)> = vec![
         (
             "UDP to 192.168.69.255".into(),
-            udp_frame(host, BROADCAST_MAC, v4(HOST_IP, 40010), v4(bcast, PORT), b"amplify"),
+            udp_frame(host, EthernetAddress::BROADCAST, v4(HOST_IP, 40010), v4(bcast, PORT), b"amplify"),
         ),
         (
             "UDP to 255.255.255.255".into(),
-            udp_frame(host, BROADCAST_MAC, v4(HOST_IP, 40011), v4(Ipv4Addr::BROADCAST, PORT), b"amplify"),
+            udp_frame(host, EthernetAddress::BROADCAST, v4(HOST_IP, 40011), v4(Ipv4Addr::BROADCAST, PORT), b"amplify"),
         ),
         (
             "UDP to 224.0.0.1".into(),
@@ -890,9 +876,12 @@ fn no_amplification(target: &Target) {
         ),
         ("empty UDP datagram".into(), udp_frame(host, dev, v4(HOST_IP, 40014), SERVER, b"")),
         ("empty UDP datagram over IPv6".into(), udp_frame(host, dev, v6(HOST_IP6, 40014), SERVER6, b"")),
-        ("ping to 192.168.69.255".into(), ping_v4(host, BROADCAST_MAC, HOST_IP, bcast, 7, 1)),
-        ("ping to 255.255.255.255".into(), ping_v4(host, BROADCAST_MAC, HOST_IP, Ipv4Addr::BROADCAST, 7, 2)),
-        ("ping to 224.0.0.1".into(), ping_v4(host, multicast_mac_v4(all_systems), HOST_IP, all_systems, 7, 3)),
+        ("ping to 192.168.69.255".into(), ping_frame(host, EthernetAddress::BROADCAST, HOST_IP, bcast, 7, 1)),
+        (
+            "ping to 255.255.255.255".into(),
+            ping_frame(host, EthernetAddress::BROADCAST, HOST_IP, Ipv4Addr::BROADCAST, 7, 2),
+        ),
+        ("ping to 224.0.0.1".into(), ping_frame(host, multicast_mac_v4(all_systems), HOST_IP, all_systems, 7, 3)),
         (
             "IPv6 with an unknown next header to ff02::1".into(),
             ip_frame(
@@ -901,6 +890,7 @@ fn no_amplification(target: &Target) {
                 HOST_IP6.into(),
                 all_nodes.into(),
                 253.into(),
+                64,
                 b"parameter problem?",
             ),
         ),
@@ -919,7 +909,7 @@ fn no_amplification(target: &Target) {
     for (_, f) in &hostile {
         wire.send(f).expect("send");
     }
-    let replies = wire.collect(Duration::from_millis(600), is_reply).expect("capture");
+    let replies = wire.collect(Duration::from_millis(600), |f| is_reply(f)).expect("capture");
     assert!(
         replies.is_empty(),
         "{name}: the device answered hostile traffic ({} frames: {:?}); sent: {:?}",
@@ -934,13 +924,14 @@ fn no_amplification(target: &Target) {
     let answer = wire
         .expect(
             Duration::from_secs(1),
-            |f| matches!(&f.payload, Payload::Udp { dst, .. } if *dst == v4(HOST_IP, 40015)),
+            |f| matches!(&f.kind, Kind::Udp { dst, .. } if *dst == IpEndpoint::from(v4(HOST_IP, 40015))),
         )
         .expect("capture");
     assert!(answer.is_some(), "{name}: an ordinary datagram was not answered (or the capture misses replies)");
-    wire.send(&ping_v4(host, dev, HOST_IP, DEVICE_IP, 8, 1)).expect("ping");
-    let pong =
-        wire.expect(Duration::from_secs(1), |f| matches!(f.payload, Payload::Icmpv4 { kind: 0, .. })).expect("capture");
+    wire.send(&ping_frame(host, dev, HOST_IP, DEVICE_IP, 8, 1)).expect("ping");
+    let pong = wire
+        .expect(Duration::from_secs(1), |f| matches!(f.kind, Kind::Icmpv4 { msg: Icmpv4Message::EchoReply, .. }))
+        .expect("capture");
     assert!(pong.is_some(), "{name}: a unicast ping was not answered");
 
     if matches!(target, Target::HostSim { .. }) {
@@ -1007,7 +998,9 @@ fn udp_replies_and_icmp_errors_are_rate_limited() {
     let sent_at = Instant::now();
     let sent = wire.send_paced(frames, 20).expect("send");
     let errors = wire
-        .collect(Duration::from_millis(500), |f| matches!(f.payload, Payload::Icmpv4 { kind: 3, .. }))
+        .collect(Duration::from_millis(500), |f| {
+            matches!(f.kind, Kind::Icmpv4 { msg: Icmpv4Message::DstUnreachable, .. })
+        })
         .expect("capture");
     let span = sent_at.elapsed();
     let log = stop_and_log(&mut server);
@@ -1100,9 +1093,9 @@ fn forged_arp_and_neighbour_adverts_do_not_cut_off_a_host_with_a_live_connection
     let evil = fake_mac(0x666);
     let dev = wire.device_mac;
     let forged = [
-        arp_frame(dev, 2, (evil, HOST_IP), (dev, DEVICE_IP)),
-        arp_frame(BROADCAST_MAC, 1, (evil, HOST_IP), ([0; 6], DEVICE_IP)),
-        neighbour_advert(evil, dev, HOST_IP6, DEVICE_IP6, HOST_IP6, evil),
+        arp_frame(ArpOperation::Reply, dev, evil, HOST_IP, dev, DEVICE_IP),
+        arp_frame(ArpOperation::Request, EthernetAddress::BROADCAST, evil, HOST_IP, EthernetAddress([0; 6]), DEVICE_IP),
+        neighbour_advert_frame(evil, dev, HOST_IP6, DEVICE_IP6, HOST_IP6, evil, NdiscNeighborFlags::OVERRIDE),
     ];
     let mut worst = Duration::ZERO;
     for round in 0..3 {
@@ -1119,7 +1112,7 @@ fn forged_arp_and_neighbour_adverts_do_not_cut_off_a_host_with_a_live_connection
         }
     }
     let misdirected = wire
-        .collect(Duration::from_millis(100), |f| f.dst_mac == evil && !matches!(f.payload, Payload::Arp { .. }))
+        .collect(Duration::from_millis(100), |f| f.dst_mac == evil && !matches!(f.kind, Kind::Arp { .. }))
         .expect("capture");
     assert!(misdirected.is_empty(), "frames sent to the forged MAC: {:?}", summaries(&misdirected));
     assert!(worst < Duration::from_secs(1), "round trips took up to {worst:?} after forged neighbour frames");
@@ -1154,7 +1147,7 @@ fn hostile_traffic_does_not_flood_the_log() {
         let f = match i % 4 {
             0 => udp_frame(
                 host,
-                BROADCAST_MAC,
+                EthernetAddress::BROADCAST,
                 SocketAddr::from((HOST_IP, 40000)),
                 SocketAddr::from(([192, 168, 69, 255], PORT)),
                 b"x",
@@ -1167,9 +1160,9 @@ fn hostile_traffic_does_not_flood_the_log() {
     }
     for i in 0..2000u32 {
         let port = 20_000 + (i % 20_000) as u16;
-        frames.push(tcp_frame(host, dev, SocketAddr::from((HOST_IP, port)), SERVER, rng.next_u32(), 0, SYN, &[]));
+        frames.push(tcp_frame(host, dev, &Segment::syn(SocketAddr::from((HOST_IP, port)), SERVER, rng.next_u32())));
         let seq = side.rcv_nxt.wrapping_add(1 + i * 97);
-        frames.push(tcp_frame(host, dev, local, SERVER, seq, 0, RST, &[]));
+        frames.push(tcp_frame(host, dev, &Segment::rst(local, SERVER, seq)));
     }
     let t = Instant::now();
     let sent = wire.send_paced(frames, 30).expect("send");
