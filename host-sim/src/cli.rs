@@ -130,7 +130,7 @@ pub struct Args {
     /// Receive and transmit buffer per connection, in bytes (the TCP window):
     /// 28 to 16777216, and --max-conn × --buffer × 4 at most 1 GiB, all
     /// reserved at start.
-    #[arg(long, default_value_t = 256 * 1024, value_name = "BYTES", value_parser = parse_buffer)]
+    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES", value_parser = parse_buffer)]
     pub buffer: usize,
 
     /// IP MTU of the link toward the host (1280 to 65521). Above 1500 means jumbo frames: a TAP host-sim
