@@ -18,7 +18,7 @@ use systests::rng::Rng;
 use systests::sockopt::{connect_with_buffers, set_linger_zero};
 use systests::stats::StopStats;
 use systests::target::IO_TIMEOUT;
-use systests::{bins, Mode, Netns, Running, Target, DEVICE_IP, DEVICE_IP6, DEVICE_MAC, HOST_IP, PORT, SERVER, TAP};
+use systests::{attacker, bins, Mode, Netns, Running, Target, DEVICE_IP, DEVICE_IP6, HOST_IP, PORT, SERVER, TAP};
 
 /// host-sim's default `--max-conn`.
 const SLOTS: usize = 5;
@@ -495,24 +495,13 @@ fn lossy_corrupting_link_still_echoes_every_byte_exactly() {
     eprintln!("lossy link: {CLIENTS} × {SIZE} bytes echoed exactly in {took:?}");
 }
 
-/// The host side's MAC address of the namespace's TAP.
-fn tap_mac(ns: &Netns) -> [u8; 6] {
-    let out = ns.ip(&["-o", "link", "show", TAP]).expect("ip link show");
-    parse_mac(out.split("link/ether ").nth(1).and_then(|r| r.split_whitespace().next()).unwrap_or_default())
-}
-
-fn parse_mac(text: &str) -> [u8; 6] {
-    let bytes: Vec<u8> = text.split(':').filter_map(|b| u8::from_str_radix(b, 16).ok()).collect();
-    bytes.try_into().unwrap_or_else(|_| panic!("{text:?} is not a MAC address"))
-}
-
 /// The addresses of the namespace's link to the device.
 fn host_link(ns: &Netns) -> Link {
     Link {
-        device_mac: parse_mac(DEVICE_MAC),
+        device_mac: attacker::device_mac().0,
         device_ip: DEVICE_IP.octets(),
         device_ip6: DEVICE_IP6.octets(),
-        host_mac: tap_mac(ns),
+        host_mac: attacker::interface_mac(ns, TAP).expect("the TAP's host-side MAC").0,
         host_ip: HOST_IP.octets(),
         port: PORT,
     }
