@@ -351,7 +351,7 @@ impl fmt::Display for Conflict {
             Conflict::BufferMemory { max_conn, buffer } => write!(
                 f,
                 "--max-conn {max_conn} with --buffer {buffer} reserves {} bytes of connection buffers (max-conn × buffer × 4: receive and transmit, serving and closing slots), over the cap of {MAX_BUFFER_MEMORY} (1 GiB): lower one of them",
-                max_conn as u128 * buffer as u128 * 2
+                max_conn as u128 * echo_core::Storage::slots_needed(1) as u128 * buffer as u128 * 2
             ),
         }
     }
@@ -625,6 +625,7 @@ mod tests {
         assert_eq!(a.gateway, Some(Ipv4Address::new(192, 168, 69, 100)));
         assert_eq!(a.port, 12345);
         assert_eq!(a.max_conn, 5);
+        assert_eq!(a.buffer, 64 * 1024);
         assert_eq!(a.mode, Mode::Stamp);
         assert_eq!(a.clock, ClockArg::Host);
         assert!(!a.dhcp);
@@ -647,6 +648,8 @@ mod tests {
             &["--dhcp", "--port", "68", "--no-udp"],
             &["--max-conn", "16", "--buffer", "16777216"],
             &["--max-conn", "65535", "--buffer", "4096"],
+            // 4096 × 64 KiB × 4 is the 1 GiB cap exactly.
+            &["--max-conn", "4096"],
             &["--mac", "02:ff:ff:ff:ff:ff"],
             &["--tap", "a-name-of-15-ch"],
             &["--pcap", "/tmp/x.pcap"],
@@ -657,6 +660,13 @@ mod tests {
         }
     }
 
+    #[test]
+    fn the_buffer_memory_message_states_what_would_be_reserved() {
+        let e = parse(&["--max-conn", "4097"]).unwrap_err().to_string();
+        // 4097 serving + 4097 closing slots × 64 KiB × (receive + transmit).
+        assert!(e.contains(&format!("reserves {} bytes", 4097u64 * 2 * 65536 * 2)), "{e}");
+    }
+
     /// Every flag's bad values, each with the flag the message must name.
     /// The first group panicked, aborted, spun or misbehaved before they were
     /// checked (issue 12).
@@ -665,6 +675,7 @@ mod tests {
         (&["--ip", "255.255.255.255/24"], "--ip"),
         (&["--ip6", "ff02::1/64"], "--ip6"),
         (&["--max-conn", "4096", "--buffer", "16777216"], "--max-conn"),
+        (&["--max-conn", "4097"], "--max-conn"),
         (&["--handshake-timeout", "604801"], "--handshake-timeout"),
         (&["--handshake-timeout", "-1"], "--handshake-timeout"),
         (&["--evict-silent", "18446744073710"], "--evict-silent"),

@@ -187,7 +187,7 @@ fn leak_storage(n: usize, buffer: usize) -> Storage<'static> {
 /// `len` zeroed bytes for the connections' rings, on huge pages where the
 /// kernel gives them. smoltcp's rings cycle through their whole size however
 /// little they hold, so 50 connections streaming touch 50 × 2 × `--buffer`
-/// (6.4 MiB at the default, 25 MiB with `--buffer 262144`). On 4 KiB pages
+/// (6.25 MiB at the default, 25 MiB with `--buffer 262144`). On 4 KiB pages
 /// the latter is 6400 pages, more than the TLB holds, and every copy into or
 /// out of a ring missed it (profiled: the same copies cost 4× more per byte
 /// at 50 connections than at 5).

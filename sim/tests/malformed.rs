@@ -3,11 +3,10 @@
 
 use echo_core::smoltcp::socket::tcp::State;
 use echo_core::smoltcp::time::Duration;
-use echo_core::smoltcp::wire::{
-    ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, Ipv4Address,
-};
+use echo_core::smoltcp::wire::{ArpOperation, EthernetAddress, Ipv4Address};
 use echo_core::Mode;
 use echo_sim::World;
+use netlab::frames::arp_frame;
 
 const PORT: u16 = echo_core::DEFAULT_PORT;
 const SECOND: Duration = Duration::from_secs(1);
@@ -110,20 +109,9 @@ fn an_arp_flood_and_frames_for_other_hosts() {
         let target =
             if i % 3 == 0 { Ipv4Address::new(192, 168, 69, 1) } else { Ipv4Address::from_bits(0x0A00_0000 | i) };
         let mac = EthernetAddress([0x02, 0x11, 0, 0, (i >> 8) as u8, i as u8]);
-        let arp = ArpRepr::EthernetIpv4 {
-            operation: if i % 2 == 0 { ArpOperation::Request } else { ArpOperation::Reply },
-            source_hardware_addr: mac,
-            source_protocol_addr: sender,
-            target_hardware_addr: EthernetAddress::BROADCAST,
-            target_protocol_addr: target,
-        };
-        let eth =
-            EthernetRepr { src_addr: mac, dst_addr: EthernetAddress::BROADCAST, ethertype: EthernetProtocol::Arp };
-        let mut buf = vec![0; eth.buffer_len() + arp.buffer_len()];
-        let mut frame = EthernetFrame::new_unchecked(&mut buf);
-        eth.emit(&mut frame);
-        arp.emit(&mut ArpPacket::new_unchecked(frame.payload_mut()));
-        w.server_link.inject(buf);
+        let op = if i % 2 == 0 { ArpOperation::Request } else { ArpOperation::Reply };
+        let broadcast = EthernetAddress::BROADCAST;
+        w.server_link.inject(arp_frame(op, broadcast, mac, sender, broadcast, target));
         if i % 50 == 0 {
             w.step();
         }

@@ -209,13 +209,6 @@ impl Wire {
     }
 }
 
-/// The TCP segment in `f`, if it goes from `remote` to `local` (std or
-/// smoltcp endpoints: kernel clients give the one, [`RawPeer`]s the other).
-pub fn segment_between(f: &Frame, remote: impl Into<IpEndpoint>, local: impl Into<IpEndpoint>) -> Option<&Segment> {
-    let (remote, local) = (remote.into(), local.into());
-    f.tcp().filter(|s| s.src == remote && s.dst == local)
-}
-
 /// A TCP client played by hand from a fake host (or any address), through
 /// a [`Wire`].
 #[derive(Debug, Clone)]
@@ -273,9 +266,7 @@ impl RawPeer {
         mut pred: impl FnMut(&Segment) -> bool,
     ) -> io::Result<Option<Segment>> {
         let (remote, local) = (self.remote, self.local);
-        Ok(wire
-            .expect(limit, |f| segment_between(f, remote, local).is_some_and(&mut pred))?
-            .and_then(|f| f.tcp().cloned()))
+        Ok(wire.expect(limit, |f| f.tcp_between(remote, local).is_some_and(&mut pred))?.and_then(|f| f.tcp().cloned()))
     }
 
     /// Waits for the device's SYN-ACK to our SYN and records its ISN.

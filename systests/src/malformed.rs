@@ -8,7 +8,9 @@
 //! with RST and no slot stays taken. No frame claims the host's IP from
 //! another MAC: that would be ARP spoofing, which breaks any stack.
 
+use netlab::frames::multicast_mac_v6;
 use smoltcp::wire::checksum::{combine, data};
+use smoltcp::wire::Ipv6Address;
 
 use crate::rng::Rng;
 
@@ -322,7 +324,7 @@ impl Malformed {
         p.extend(src);
         p.extend(dst);
         p.extend(payload);
-        let dst_mac = if dst[0] == 0xff { [0x33, 0x33, dst[12], dst[13], dst[14], dst[15]] } else { l.device_mac };
+        let dst_mac = if dst[0] == 0xff { multicast_mac_v6(Ipv6Address::from(dst)).0 } else { l.device_mac };
         ethernet(dst_mac, self.random_mac(), ETH_IPV6, &p)
     }
 

@@ -20,7 +20,7 @@ use netlab::frames::{
 };
 use netlab::run_checked;
 use smoltcp::wire::{ArpOperation, EthernetAddress, Icmpv4Message, IpAddress, IpEndpoint, NdiscNeighborFlags};
-use systests::attacker::{fake_mac, segment_between, RawPeer, Seen, Wire};
+use systests::attacker::{fake_mac, RawPeer, Seen, Wire};
 use systests::client::{close_cleanly, expect_refused_promptly, expect_reset, read_to_eof, round_trip};
 use systests::counters::counter;
 use systests::rng::Rng;
@@ -93,7 +93,7 @@ struct DeviceSide {
 /// among these segments if `None`).
 fn device_side(wire: &mut Wire, remote: SocketAddr, local: SocketAddr, wscale: &mut Option<u8>) -> DeviceSide {
     let segs: Vec<Segment> = wire
-        .collect(Duration::ZERO, |f| segment_between(f, remote, local).is_some())
+        .collect(Duration::ZERO, |f| f.tcp_between(remote, local).is_some())
         .expect("capture")
         .into_iter()
         .filter_map(|f| f.tcp().cloned())
@@ -161,7 +161,7 @@ fn spoofed_syn_on_live_connection(target: &Target) {
     let f = syn(&mut rng, &wire);
     wire.send(&f).expect("send SYN");
     let answers =
-        wire.collect(Duration::from_millis(400), |f| segment_between(f, SERVER, local).is_some()).expect("capture");
+        wire.collect(Duration::from_millis(400), |f| f.tcp_between(SERVER, local).is_some()).expect("capture");
     let answers: Vec<Segment> = answers.iter().filter_map(|f| f.tcp().cloned()).collect();
     let shown: Vec<String> = answers.iter().map(Segment::summary).collect();
     assert!(
@@ -177,8 +177,7 @@ fn spoofed_syn_on_live_connection(target: &Target) {
         let f = syn(&mut rng, &wire);
         wire.send(&f).expect("send SYN");
     }
-    let again =
-        wire.collect(Duration::from_millis(400), |f| segment_between(f, SERVER, local).is_some()).expect("capture");
+    let again = wire.collect(Duration::from_millis(400), |f| f.tcp_between(SERVER, local).is_some()).expect("capture");
     assert!(
         again.is_empty(),
         "{name}: 5 more SYNs within a second of the first challenge ACK: expected no answer (rate limit), got {:?}",
@@ -245,7 +244,7 @@ fn retransmitted_syn(target: &Target) {
     let until = (t0 + Duration::from_millis(950)).saturating_duration_since(Instant::now());
     let (remote, local) = (peer.remote, peer.local);
     let extra: Vec<Seen> = wire
-        .collect(until, |f| segment_between(f, remote, local).is_some_and(|s| s.syn))
+        .collect(until, |f| f.tcp_between(remote, local).is_some_and(|s| s.syn))
         .expect("capture")
         .into_iter()
         .filter(|f| f.at < t0 + Duration::from_millis(950))
@@ -305,7 +304,7 @@ fn twenty_thousand_blind_in_window_rsts_do_not_reset_a_live_connection() {
     let sent = wire.send_paced(frames, 30).expect("send RSTs");
     let flood_took = flood.elapsed();
     let answers =
-        wire.collect(Duration::from_millis(300), |f| segment_between(f, SERVER, local).is_some()).expect("capture");
+        wire.collect(Duration::from_millis(300), |f| f.tcp_between(SERVER, local).is_some()).expect("capture");
     let window_secs = flood.elapsed().as_secs_f64();
     let answers: Vec<Segment> = answers.iter().filter_map(|f| f.tcp().cloned()).collect();
     let challenges = answers.iter().filter(|s| is_challenge_ack(s, side)).count();
