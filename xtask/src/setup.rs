@@ -323,7 +323,20 @@ fn apt_install(missing: &[&str]) -> Result<()> {
     let guard = NoServiceStarts::new(missing)?;
     let result = sh(&mut apt(&["update", "-qq"])).and_then(|()| match guard.interrupted() {
         true => Ok(()), // stopped below
-        false => sh(apt(&["install", "-y", "-qq", "--no-install-recommends"]).args(missing)),
+        false => {
+            // apt-get -y removes what conflicts without asking (chrony
+            // replaces systemd-timesyncd; Debian's qemu-system-arm replaces a
+            // newer qemu-utils from elsewhere): say so before it happens.
+            let simulated = apt(&["install", "-s", "--no-install-recommends"]).args(missing).output();
+            if let Ok(out) = simulated {
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                let removed = removals(&stdout);
+                if !removed.is_empty() {
+                    println!("  apt-get will remove, to resolve conflicts: {}", removed.join(", "));
+                }
+            }
+            sh(apt(&["install", "-y", "-qq", "--no-install-recommends"]).args(missing))
+        }
     });
     let interrupted = guard.interrupted();
     drop(guard);
@@ -333,6 +346,11 @@ fn apt_install(missing: &[&str]) -> Result<()> {
         std::process::exit(130);
     }
     result
+}
+
+/// The packages an `apt-get install -s` run would remove (its `Remv` lines).
+fn removals(simulation: &str) -> Vec<&str> {
+    simulation.lines().filter_map(|l| l.strip_prefix("Remv ")?.split_whitespace().next()).collect()
 }
 
 /// While it lives, `POLICY_RC_D` denies every service start, so installing
@@ -484,6 +502,17 @@ mod tests {
         );
         let no_apt = plan(true, apt_blocker(true, false), &cmd).unwrap_err();
         assert!(no_apt.starts_with("no apt-get") && no_apt.ends_with(&format!("run `{cmd}`")), "{no_apt}");
+    }
+
+    #[test]
+    fn removals_are_read_from_a_simulated_install() {
+        let sim = "NOTE: This is only a simulation!\n\
+                   Remv qemu-utils [1:10.0.2+ds-2+deb13u1~bpo12+1]\n\
+                   Remv systemd-timesyncd [252.38-1~deb12u1]\n\
+                   Inst chrony (4.3-2+deb12u3 Debian:12.12/stable [amd64])\n\
+                   Conf chrony (4.3-2+deb12u3 Debian:12.12/stable [amd64])\n";
+        assert_eq!(removals(sim), ["qemu-utils", "systemd-timesyncd"]);
+        assert!(removals("Inst faketime (0.9.10-2.1 Debian:12.12/stable [amd64])\n").is_empty());
     }
 
     #[test]
