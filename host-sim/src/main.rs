@@ -56,7 +56,7 @@ fn run(args: Args) -> Result<()> {
             args.mtu
         );
     }
-    let mut event_loop = EventLoop::new(tap.as_raw_fd())?;
+    let mut event_loop = EventLoop::new(tap.as_raw_fd(), std::time::Duration::from_micros(args.busy_poll))?;
 
     // The middleware stack of smoltcp's examples: faults, then tracing, then
     // capture, so the capture shows what really crossed the TAP.
