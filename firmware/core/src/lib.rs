@@ -81,6 +81,7 @@
 #[macro_use]
 mod fmt;
 
+pub mod board;
 mod config;
 pub mod ctime;
 #[cfg(feature = "dhcp")]

@@ -5,7 +5,7 @@
 
 use echo_core::smoltcp::time::{Duration, Instant};
 use echo_core::smoltcp::wire::EthernetAddress;
-use echo_core::{EchoServer, NetConfig};
+use echo_core::{EchoServer, InitError, NetConfig};
 use lan9118::{Lan9118, Mmio};
 
 use crate::clock::{self, Alarm};
@@ -93,10 +93,28 @@ pub fn init(_eth_memory: EthMemory) -> Board {
     }
 }
 
-impl Board {
+impl echo_core::board::Board for Board {
+    type Device = Lan9118<Mmio>;
+
+    fn net(&self) -> NetConfig {
+        self.net
+    }
+
+    fn wall_clock(&self) -> Option<u64> {
+        self.wall_clock
+    }
+
+    fn now(&self) -> Instant {
+        clock::now()
+    }
+
+    fn device(&mut self) -> &mut Self::Device {
+        &mut self.eth
+    }
+
     /// Every [`CHECK_PERIOD`]: logs link changes and new driver errors.
     /// Returns the time until the next check.
-    pub fn check(&mut self, now: Instant, _server: &EchoServer) -> Duration {
+    fn check(&mut self, now: Instant, _server: &EchoServer) -> Duration {
         if now >= self.next_check {
             self.next_check = now + CHECK_PERIOD;
             let link = self.eth.poll_link();
@@ -116,14 +134,14 @@ impl Board {
     /// Nothing to feed: the MPS2's CMSDK watchdog is not used (QEMU does
     /// not model it on this machine).
     #[inline(always)]
-    pub fn feed_watchdog(&mut self) {}
+    fn feed_watchdog(&mut self) {}
 
     /// Sleeps for at most `time` (whole milliseconds; up to
     /// [`clock::MAX_SLEEP_MS`]); a frame ends the sleep early through the
     /// LAN9118's interrupt line. After traffic it first lingers: up to
     /// [`LINGER_CYCLES`] watching for the next frame, and returns at once if
     /// one comes.
-    pub fn sleep(&mut self, time: Duration) {
+    fn sleep(&mut self, time: Duration) {
         let ms = time.total_millis().min(u64::from(clock::MAX_SLEEP_MS)) as u32;
         if ms == 0 {
             return;
@@ -152,7 +170,7 @@ impl Board {
     }
 
     /// Logs why start-up failed and ends the run.
-    pub fn fatal(&mut self, what: &str, e: impl defmt::Format) -> ! {
+    fn fatal(&mut self, what: &str, e: InitError) -> ! {
         fault::fatal(what, e)
     }
 }

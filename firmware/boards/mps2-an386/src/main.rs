@@ -45,51 +45,11 @@ fn main() {
     std::process::exit(2);
 }
 
-/// Bring-up, then the one loop: poll the server, let the board look after
-/// itself, feed the watchdog, sleep until smoltcp's next deadline, the
-/// board's next check or a frame.
+/// Bring-up, then the one loop every board runs (`echo_core::board::run`).
 #[cfg(target_os = "none")]
 #[cortex_m_rt::entry]
 fn main() -> ! {
     let memory = memory::take();
     let mut board = board::init(memory.eth);
-    let mut server = start(&mut board, memory.server, memory.services);
-    loop {
-        let now = clock::now();
-        let wait = server.poll(now, &mut board.eth);
-        let until_check = board.check(now, &server);
-        board.feed_watchdog();
-        board.sleep(wait.map_or(until_check, |w| w.min(until_check)));
-    }
-}
-
-/// The echo server on the board's device, with the services this build's
-/// features include (UDP echo, DHCP, SNTP) and the board's wall clock.
-#[cfg(target_os = "none")]
-fn start(
-    board: &mut board::Board,
-    storage: echo_core::Storage<'static>,
-    services: &'static mut echo_core::ServiceResources,
-) -> echo_core::EchoServer<'static> {
-    use echo_core::{EchoConfig, EchoServer, ServiceConfig};
-
-    // Copied out first: once the board's device has been handed to code the
-    // compiler cannot see through, it no longer knows the board's fields
-    // unchanged, and a constant config (the MPS2's) would not fold (136 B).
-    let (net, wall_clock) = (board.net, board.wall_clock);
-    let now = clock::now();
-    let started = EchoServer::new(&net, &EchoConfig::DEFAULT, &mut board.eth, now, storage)
-        .and_then(|mut server| server.enable_services(services, &ServiceConfig::DEFAULT).map(|()| server));
-    let mut server = match started {
-        Ok(server) => server,
-        Err(e) => board.fatal("echo server", e),
-    };
-    #[cfg(feature = "ipv6")]
-    if let Some(v6) = net.ipv6 {
-        defmt::info!("IPv6 {} and {}", v6, net.link_local());
-    }
-    if let Some(unix_ms) = wall_clock {
-        server.set_unix_time(now, unix_ms);
-    }
-    server
+    echo_core::board::run(&mut board, memory.server, memory.services)
 }
