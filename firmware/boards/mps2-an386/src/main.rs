@@ -6,8 +6,8 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `main.rs` | entry, server start-up, the one main loop; the host stub |
-//! | `board.rs` | bring-up into a [`board::Board`]; its periodic check and its sleep |
+//! | `main.rs` | entry: memory, bring-up, then `echo_core::board::run` (server start-up and the one main loop); the host stub |
+//! | `board.rs` | bring-up into a [`board::Board`], and what `echo_core::board::run` asks of it: its periodic check and its sleep |
 //! | `memory.rs` | every static: socket table, slots, TCP buffers, service buffers |
 //! | `clock.rs` | monotonic clock (CMSDK timer 0), wake-up alarm (SysTick), wall clock from the host |
 //! | `eth.rs` | driver glue: where the LAN9118 sits, its interrupt line |

@@ -6,8 +6,8 @@
 //!
 //! | file | what |
 //! | --- | --- |
-//! | `main.rs` | entry, server start-up, the one main loop; the host stub |
-//! | `board.rs` | bring-up into a [`board::Board`]; its periodic check, watchdog and sleep |
+//! | `main.rs` | entry: memory, bring-up, then `echo_core::board::run` (server start-up and the one main loop); the host stub |
+//! | `board.rs` | bring-up into a [`board::Board`], and what `echo_core::board::run` asks of it: its periodic check, watchdog and sleep |
 //! | `memory.rs` | every static: DMA rings, socket table, slots, TCP buffers, service buffers |
 //! | `clock.rs` | monotonic clock and wake-up alarm (TIM2); no wall clock source (no RTC battery) |
 //! | `eth.rs` | driver glue: smoltcp's `phy::Device` on stm32-eth's DMA rings |
