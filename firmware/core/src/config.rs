@@ -106,6 +106,13 @@ pub struct EchoConfig {
     /// UDP replies per second, in bursts of as many (`0`: unlimited). Keeps
     /// the device from being used as a reflector.
     pub udp_rate: u32,
+    /// Bytes of TCP payload the device can hold for all connections at once
+    /// (a MAC's receive FIFO, a DMA ring): each serving connection's
+    /// advertised window is capped at its equal share, at least one
+    /// full-size segment, so one connection alone may use all of it and five
+    /// streaming at once do not overflow it (`None`: each connection's
+    /// window is its receive buffer, or smoltcp's `max_burst_size` cap).
+    pub rx_window_budget: Option<usize>,
 }
 
 impl EchoConfig {
@@ -126,6 +133,7 @@ impl EchoConfig {
         max_per_host: None,
         evict_silent_after: Some(Duration::from_secs(30)),
         udp_rate: 1000,
+        rx_window_budget: None,
     };
 }
 

@@ -65,6 +65,14 @@ const ICMP_ERRORS_PER_SEC: u32 = 100;
 /// Frames held back: a SYN waiting for room, datagrams waiting for their
 /// sender's neighbour entry.
 const PARKED: usize = 3;
+/// The smallest window share a connection is given: one full-size IPv4
+/// segment on a 1500-byte link, so no connection is left with a window too
+/// small to send a full segment into (silly-window territory).
+const MIN_WINDOW_SHARE: usize = 1460;
+/// Bytes in front of the IP header.
+const ETHERNET_HEADER: usize = 14;
+#[cfg(test)]
+const TCP_CHECKSUM_AT: usize = 16;
 /// The largest frame that can be parked (a full standard Ethernet frame);
 /// a larger unresolved datagram is dropped.
 const PARK_FRAME: usize = 1536;
@@ -212,10 +220,13 @@ pub(crate) struct Guard {
     /// UDP frames sent from the echo port so far (the server's check that
     /// the UDP socket's queue moves).
     pub(crate) udp_sent: u64,
+    /// smoltcp fills TCP checksums in (the device does not): a segment
+    /// whose window is capped gets its checksum updated.
+    fill_tcp_checksum: bool,
 }
 
 impl Guard {
-    pub(crate) const fn new(udp_rate: u32) -> Self {
+    pub(crate) const fn new(udp_rate: u32, fill_tcp_checksum: bool) -> Self {
         Guard {
             neighbours: Neighbours::new(),
             parked: heapless::Vec::new(),
@@ -224,6 +235,7 @@ impl Guard {
             icmp_errors: Bucket::new(ICMP_ERRORS_PER_SEC),
             make_room: None,
             udp_sent: 0,
+            fill_tcp_checksum,
         }
     }
 
@@ -429,7 +441,9 @@ impl<T: TxToken> TxToken for GuardTx<'_, '_, T> {
         self.inner.consume(len, |buf| {
             let r = f(buf);
             if let Ok(mut cx) = cx.try_borrow_mut() {
-                learn(&mut cx, buf);
+                if let Some(cap) = learn(&mut cx, buf) {
+                    cap.apply(buf, cx.guard.fill_tcp_checksum);
+                }
             }
             r
         })
@@ -792,43 +806,52 @@ pub(crate) fn victim(slots: &[Slot], config: &EchoConfig, now: Instant) -> Optio
 }
 
 /// Learns from a frame smoltcp sends.
-fn learn(cx: &mut Cx, frame: &[u8]) {
-    let Ok(eth) = EthernetFrame::new_checked(frame) else { return };
-    let (src, dst, proto, tcp) = match eth.ethertype() {
+/// Learns from a frame smoltcp sends; says how to cap its window if the
+/// connection's share of [`EchoConfig::rx_window_budget`] is smaller.
+fn learn(cx: &mut Cx, frame: &[u8]) -> Option<WindowCap> {
+    let eth = EthernetFrame::new_checked(frame).ok()?;
+    let (src, dst, proto, tcp, ip_header) = match eth.ethertype() {
         EthernetProtocol::Ipv4 => {
-            let Ok(ip) = Ipv4Packet::new_checked(eth.payload()) else { return };
-            (IpAddress::Ipv4(ip.src_addr()), IpAddress::Ipv4(ip.dst_addr()), ip.next_header(), ip.payload())
+            let ip = Ipv4Packet::new_checked(eth.payload()).ok()?;
+            let header = usize::from(ip.header_len());
+            (IpAddress::Ipv4(ip.src_addr()), IpAddress::Ipv4(ip.dst_addr()), ip.next_header(), ip.payload(), header)
         }
         #[cfg(feature = "ipv6")]
         EthernetProtocol::Ipv6 => {
-            let Ok(ip) = Ipv6Packet::new_checked(eth.payload()) else { return };
-            (IpAddress::Ipv6(ip.src_addr()), IpAddress::Ipv6(ip.dst_addr()), ip.next_header(), ip.payload())
+            let ip = Ipv6Packet::new_checked(eth.payload()).ok()?;
+            // smoltcp sends no extension headers.
+            (IpAddress::Ipv6(ip.src_addr()), IpAddress::Ipv6(ip.dst_addr()), ip.next_header(), ip.payload(), 40)
         }
-        _ => return,
+        _ => return None,
     };
     if proto == IpProtocol::Udp {
         if UdpPacket::new_checked(tcp).is_ok_and(|u| u.src_port() == cx.net.config.port) {
             cx.guard.udp_sent += 1;
         }
-        return;
+        return None;
     }
     if proto != IpProtocol::Tcp {
-        return;
+        return None;
     }
-    let Ok(seg) = TcpPacket::new_checked(tcp) else { return };
+    let seg = TcpPacket::new_checked(tcp).ok()?;
     if seg.src_port() != cx.net.config.port {
-        return;
+        return None;
     }
+    let share = cx.net.config.rx_window_budget.map(|budget| {
+        // Counted before this segment's slot is borrowed; a handshake whose
+        // SYN-ACK this is counts already (it is serving).
+        let serving = cx.slots.iter().filter(|s| s.is_serving()).count().max(1);
+        (budget / serving).max(MIN_WINDOW_SHARE)
+    });
     let remote = IpEndpoint::new(dst, seg.dst_port());
-    let Some(slot) =
-        cx.slots.iter_mut().find(|s| !s.is_free() && s.remote == Some(remote) && s.local.is_none_or(|l| l.addr == src))
-    else {
-        return;
-    };
+    let slot = cx
+        .slots
+        .iter_mut()
+        .find(|s| !s.is_free() && s.remote == Some(remote) && s.local.is_none_or(|l| l.addr == src))?;
     let flow = &mut slot.flow;
     if seg.rst() {
         *flow = Flow::NONE;
-        return;
+        return None;
     }
     let seq = seg.seq_number().0 as u32;
     let len = seg.payload().len() as u32 + seg.syn() as u32 + seg.fin() as u32;
@@ -857,6 +880,7 @@ fn learn(cx: &mut Cx, frame: &[u8]) {
     } else {
         flow.synack = SynAck::NONE;
     }
+    let mut cap = None;
     if seg.ack() {
         flow.rcv_nxt = seg.ack_number().0 as u32;
         // Never behind what we acknowledge; never ahead of the peer's data
@@ -864,10 +888,44 @@ fn learn(cx: &mut Cx, frame: &[u8]) {
         if first || (flow.rcv_nxt.wrapping_sub(flow.peer_nxt) as i32) > 0 {
             flow.peer_nxt = flow.rcv_nxt;
         }
+        // A SYN's window is never scaled (RFC 7323 §2.2).
         let shift = if seg.syn() { 0 } else { flow.wshift };
-        flow.rcv_wnd = (seg.window_len() as u32).checked_shl(shift.into()).unwrap_or(u32::MAX);
+        let mut window = seg.window_len();
+        if let Some(share) = share {
+            let limit = u16::try_from(share >> shift).unwrap_or(u16::MAX);
+            if window > limit {
+                window = limit;
+                cap = Some(WindowCap { tcp_at: ETHERNET_HEADER + ip_header, window });
+            }
+        }
+        flow.rcv_wnd = (window as u32).checked_shl(shift.into()).unwrap_or(u32::MAX);
     }
     flow.tsecr = timestamp_echo(&seg);
+    cap
+}
+
+/// A smaller window for a segment smoltcp is sending.
+struct WindowCap {
+    /// Where the TCP header starts in the frame.
+    tcp_at: usize,
+    window: u16,
+}
+
+impl WindowCap {
+    /// Writes the window, and updates the checksum if `checksummed`
+    /// (incrementally, RFC 1624 eqn. 3: only the window changed).
+    fn apply(&self, frame: &mut [u8], checksummed: bool) {
+        let Some(tcp) = frame.get_mut(self.tcp_at..) else { return };
+        let Ok(mut seg) = TcpPacket::new_checked(tcp) else { return };
+        let old = seg.window_len();
+        seg.set_window_len(self.window);
+        if checksummed {
+            let mut sum = u32::from(!seg.checksum()) + u32::from(!old) + u32::from(self.window);
+            sum = (sum & 0xffff) + (sum >> 16);
+            sum = (sum & 0xffff) + (sum >> 16);
+            seg.set_checksum(!(sum as u16));
+        }
+    }
 }
 
 /// The TSecr of a segment's timestamp option, if it has one.
@@ -1080,6 +1138,65 @@ pub(crate) fn reset_peer<D: Device + ?Sized>(slot: &Slot, net: &Net, device: &mu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An Ethernet + IPv4 + TCP frame as smoltcp emits it, checksum filled in.
+    fn segment_frame(window: u16, payload: &[u8]) -> ([u8; 1100], Ipv4Address, Ipv4Address) {
+        let (src, dst) = (Ipv4Address::new(192, 168, 69, 1), Ipv4Address::new(192, 168, 69, 100));
+        let tcp = TcpRepr {
+            src_port: 12345,
+            dst_port: 40000,
+            control: TcpControl::Psh,
+            seq_number: TcpSeqNumber(0x1234_5678),
+            ack_number: Some(TcpSeqNumber(0x0bad_cafe)),
+            window_len: window,
+            window_scale: None,
+            max_seg_size: None,
+            sack_permitted: false,
+            sack_ranges: [None; 3],
+            timestamp: None,
+            payload,
+        };
+        let ip = Ipv4Repr {
+            src_addr: src,
+            dst_addr: dst,
+            next_header: IpProtocol::Tcp,
+            payload_len: tcp.buffer_len(),
+            hop_limit: 64,
+        };
+        let mut frame = [0u8; 1100];
+        let caps = ChecksumCapabilities::default();
+        let end = ETHERNET_HEADER + 20 + tcp.buffer_len();
+        let mut ipp = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER..end]);
+        ip.emit(&mut ipp, &caps);
+        tcp.emit(&mut TcpPacket::new_unchecked(ipp.payload_mut()), &src.into(), &dst.into(), &caps);
+        (frame, src, dst)
+    }
+
+    #[test]
+    fn a_capped_window_keeps_the_checksum_valid() {
+        let mut payload = [0u8; 1000];
+        payload.iter_mut().enumerate().for_each(|(i, b)| *b = (i * 7) as u8);
+        for window in [0u16, 1, 1460, 8192, 0x8000, 0xfffe, 0xffff] {
+            for cap in [0u16, 1, 1752, 0x7fff, 0xffff] {
+                for len in [0, 1, 7, 1000] {
+                    let (mut frame, src, dst) = segment_frame(window, &payload[..len]);
+                    WindowCap { tcp_at: ETHERNET_HEADER + 20, window: cap }.apply(&mut frame, true);
+                    let seg = TcpPacket::new_checked(&frame[ETHERNET_HEADER + 20..ETHERNET_HEADER + 40 + len]).unwrap();
+                    assert_eq!(seg.window_len(), cap);
+                    assert!(seg.verify_checksum(&src.into(), &dst.into()), "window {window} -> {cap}, {len} B");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_checksum_left_to_the_device_stays_untouched() {
+        let (mut frame, ..) = segment_frame(8192, b"x");
+        frame[ETHERNET_HEADER + 20 + TCP_CHECKSUM_AT..][..2].fill(0);
+        WindowCap { tcp_at: ETHERNET_HEADER + 20, window: 1460 }.apply(&mut frame, false);
+        let seg = TcpPacket::new_checked(&frame[ETHERNET_HEADER + 20..ETHERNET_HEADER + 41]).unwrap();
+        assert_eq!((seg.window_len(), seg.checksum()), (1460, 0));
+    }
 
     #[test]
     fn the_bucket_allows_a_burst_then_the_rate() {

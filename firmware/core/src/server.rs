@@ -90,7 +90,7 @@ impl<'a> EchoServer<'a> {
             config: *config,
             clock: WallClock::UNSET,
             stats: Stats::default(),
-            guard: Guard::new(config.udp_rate),
+            guard: Guard::new(config.udp_rate, device.capabilities().checksum.tcp.tx()),
             events: Events::new(),
         };
         server.service(now);
@@ -315,9 +315,9 @@ impl<'a> EchoServer<'a> {
                     if let Some(remote) = slot.remote {
                         info!("connect from {}", remote);
                     }
-                    echo(sock, slot, &config, &clock, now, &mut self.stats);
+                    echo(sock, slot, &config, &clock, now, &mut self.stats, &mut self.events);
                 }
-                Step::Echo => echo(sock, slot, &config, &clock, now, &mut self.stats),
+                Step::Echo => echo(sock, slot, &config, &clock, now, &mut self.stats, &mut self.events),
                 Step::Close => {
                     if let Some(remote) = slot.remote {
                         debug!("{}: peer closed, closing", remote);

@@ -6,6 +6,7 @@ use smoltcp::socket::tcp;
 use smoltcp::time::Instant;
 
 use crate::config::EchoConfig;
+use crate::events::Events;
 use crate::fmt::Printable;
 use crate::protocol::{Mode, CHUNK};
 use crate::slot::Slot;
@@ -23,6 +24,7 @@ pub(crate) fn echo(
     clock: &WallClock,
     now: Instant,
     stats: &mut Stats,
+    events: &mut Events,
 ) {
     let overhead = config.mode.overhead();
     // A chunk must fit the receive buffer (or a line could never complete)
@@ -53,7 +55,9 @@ pub(crate) fn echo(
         stats.bytes_out += (sent + overhead) as u64;
         slot.last_active = now;
         slot.last_progress = now;
-        log_chunk(slot, config.mode, &chunk[..sent]);
+        if events.allow_message(now, sent) {
+            log_chunk(slot, config.mode, &chunk[..sent]);
+        }
         if sent < take {
             break;
         }

@@ -96,7 +96,7 @@ pub(crate) fn service(
             stats.udp_truncated += 1;
         }
         // Anyone can send datagrams as fast as the link allows: log within the budget.
-        if mode != Mode::Raw && events.allow(now) {
+        if mode != Mode::Raw && events.allow_message(now, len) {
             info!("udp {}: {}", meta.endpoint, Printable(&buf[..len.min(48)]));
         }
     }

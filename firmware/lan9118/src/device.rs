@@ -11,9 +11,12 @@ use crate::access::Regs;
 use crate::chip::{words, Chip, RxStatus};
 use crate::driver::{Lan9118, MAX_FRAME_LEN, RX_BUF_LEN};
 
-/// Full-size frames the RX data FIFO holds (about 10 KiB with a 5 KiB TX
-/// FIFO): smoltcp keeps TCP windows within this so bursts are not dropped.
-const RX_FIFO_FRAMES: usize = 6;
+/// Full-size frames the RX data FIFO holds (10 560 bytes with the 5 KiB TX
+/// FIFO the driver sets, 1 518 bytes a frame with its CRC), one frame's room
+/// left for ARP, ping or a SYN: smoltcp keeps each TCP window within this, and
+/// the echo core shares it among connections
+/// (`EchoConfig::rx_window_budget`), so bursts are not dropped.
+pub const RX_FIFO_FRAMES: usize = 6;
 
 /// Bad frames skipped per `receive` call before yielding, so a flood of
 /// errors cannot hold the caller for long.

@@ -39,7 +39,7 @@ mod fake;
 mod tests;
 
 pub use access::{Mmio, Regs};
-pub use device::{RxToken, TxToken};
+pub use device::{RxToken, TxToken, RX_FIFO_FRAMES};
 pub use driver::{Config, Lan9118, Link, MAX_FRAME_LEN};
 pub use error::Error;
 pub use stats::Stats;

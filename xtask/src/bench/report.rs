@@ -253,7 +253,7 @@ impl Results {
                 (min–max). Figures are in 10^6 bytes/s and microseconds. Both links have a \
                 1500-byte MTU and segmentation offloads: the veth its defaults (TSO/GSO), the \
                 TAP the virtio-net header offloads host-sim turns on (checksum, TSO). host-sim runs with \
-                `RUST_LOG=warn` (at info it logs every chunk).\n\n";
+                `RUST_LOG=warn` (at info it also logs up to 10 echoed messages a second).\n\n";
         if !self.cells.is_empty() {
             out += "## The matrix\n\n\
                     Each cell: streaming on that many connections in writes of that size \

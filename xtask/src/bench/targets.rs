@@ -51,7 +51,7 @@ impl Target {
         let ns = bench_namespace("echo-bench-sim")?;
         let mut cmd = ns.command(&bins.host_sim);
         cmd.args(["--mode", mode.name(), "--tap", TAP, "--host-ip", plan::host_cidr()]).args(extra);
-        // At info, host-sim logs every chunk it echoes: that would be what we measure.
+        // At info, host-sim logs up to 10 echoed messages a second: a cost the kernel's echo does not pay.
         cmd.env("RUST_LOG", "warn");
         let server = Server::spawn("host-sim", &mut cmd, &logs.join("host-sim.log"))?;
         Ok(Target { label: "host-sim", addr: plan::SERVER.to_string(), mode, server, client: 0, namespaces: vec![ns] })

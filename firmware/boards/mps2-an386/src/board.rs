@@ -5,7 +5,7 @@
 
 use echo_core::smoltcp::time::{Duration, Instant};
 use echo_core::smoltcp::wire::EthernetAddress;
-use echo_core::{EchoServer, InitError, NetConfig};
+use echo_core::{EchoConfig, EchoServer, InitError, NetConfig};
 use lan9118::{Lan9118, Mmio};
 
 use crate::clock::{self, Alarm};
@@ -25,6 +25,10 @@ const LINGER_CYCLES: u32 = clock::CLOCK_HZ / 1_000_000 * 150;
 /// Pause between two looks while lingering (about 2 µs at 25 MHz): in QEMU
 /// every register read takes the lock the thread delivering frames needs.
 const LINGER_PAUSE_CYCLES: u32 = 50;
+
+/// TCP payload the RX FIFO holds: its full-size frames, counted at the
+/// smaller IPv6 segment (1500 - 40 - 20).
+const RX_WINDOW_BUDGET: usize = lan9118::RX_FIFO_FRAMES * 1440;
 
 /// What the main loop drives.
 pub struct Board {
@@ -95,6 +99,11 @@ pub fn init(_eth_memory: EthMemory) -> Board {
 
 impl echo_core::board::Board for Board {
     type Device = Lan9118<Mmio>;
+
+    /// The defaults, with the RX FIFO shared among the connections: each
+    /// connection's 8 KiB window (memory.rs) fits the FIFO alone, five
+    /// streaming at once get a fifth of it each instead of overflowing it.
+    const ECHO_CONFIG: EchoConfig = EchoConfig { rx_window_budget: Some(RX_WINDOW_BUDGET), ..EchoConfig::DEFAULT };
 
     fn net(&self) -> NetConfig {
         self.net
