@@ -74,7 +74,9 @@ fn a_stream_logs_a_sample_of_its_messages_and_a_summary_of_the_rest() {
     assert!(w.run_until(Duration::from_secs(2), |w| w.client.conns[c].inbox.ends_with(b"last\n")));
     let unlogged: u64 = lines()[before..]
         .iter()
-        .filter_map(|l| l.split_once(" messages (").and_then(|(n, rest)| rest.contains("without a log line").then_some(n)))
+        .filter_map(|l| {
+            l.split_once(" messages (").and_then(|(n, rest)| rest.contains("without a log line").then_some(n))
+        })
         .map(|n| n.parse::<u64>().expect("a count"))
         .sum();
     assert_eq!(unlogged as usize + messages, sent, "every message is either logged or counted in a summary");

@@ -112,6 +112,10 @@ pub struct EchoConfig {
     /// full-size segment, so one connection alone may use all of it and five
     /// streaming at once do not overflow it (`None`: each connection's
     /// window is its receive buffer, or smoltcp's `max_burst_size` cap).
+    /// Give each serving connection more than one segment's worth (the
+    /// MPS2: 8 640 B for 5, 1 728 each): with a one-segment window the peer
+    /// sends one segment and smoltcp acknowledges it only after its delayed
+    /// ACK (10 ms), so the connection slows to a segment per 10 ms.
     pub rx_window_budget: Option<usize>,
 }
 

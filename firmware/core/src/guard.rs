@@ -892,11 +892,16 @@ fn learn(cx: &mut Cx, frame: &[u8]) -> Option<WindowCap> {
         let shift = if seg.syn() { 0 } else { flow.wshift };
         let mut window = seg.window_len();
         if let Some(share) = share {
-            let limit = u16::try_from(share >> shift).unwrap_or(u16::MAX);
+            // Rounded up: never below the one full segment the share promises.
+            let limit = u16::try_from(share.div_ceil(1 << shift)).unwrap_or(u16::MAX);
             if window > limit {
                 window = limit;
                 cap = Some(WindowCap { tcp_at: ETHERNET_HEADER + ip_header, window });
             }
+        }
+        // A SYN-ACK the guard sends again (`flush`) carries the capped window too.
+        if seg.syn() {
+            flow.synack.window = window;
         }
         flow.rcv_wnd = (window as u32).checked_shl(shift.into()).unwrap_or(u32::MAX);
     }

@@ -55,7 +55,8 @@ pub(crate) fn echo(
         stats.bytes_out += (sent + overhead) as u64;
         slot.last_active = now;
         slot.last_progress = now;
-        if events.allow_message(now, sent) {
+        // Raw chunks are logged at trace only: they use no budget, and no summary counts them.
+        if config.mode != Mode::Raw && events.allow_message(now, sent) {
             log_chunk(slot, config.mode, &chunk[..sent]);
         }
         if sent < take {
