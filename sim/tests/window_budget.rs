@@ -88,3 +88,40 @@ fn without_a_budget_the_window_is_the_buffer() {
     assert!(w.run_until(SECOND * 10, |w| conns.iter().all(|&c| w.client.conns[c].inbox.len() == 20_000)));
     assert!(windows(&mut w).iter().any(|&win| usize::from(win) > BUDGET / 5));
 }
+
+#[test]
+fn a_syn_ack_sent_again_for_a_retransmitted_syn_carries_the_share() {
+    let mut w = world();
+    for _ in 0..4 {
+        w.client.connect(PORT);
+    }
+    assert!(w.run_until(SECOND, |w| w.stats().accepted == 4));
+    let c = w.client.connect(PORT);
+    let port = w.client.socket(c).local_endpoint().expect("bound").port;
+    let (syns, mut syn_acks) = (std::cell::Cell::new(0), vec![]);
+    let end = w.now + SECOND * 10;
+    while w.now < end && w.stats().accepted < 5 {
+        attacker::step_filtered(
+            &mut w,
+            Duration::from_millis(10),
+            |f| {
+                if Frame::parse(f).and_then(|f| f.tcp().cloned()).is_some_and(|s| s.src.port == port && s.syn) {
+                    syns.set(syns.get() + 1);
+                }
+                true
+            },
+            |f| match Frame::parse(f).and_then(|f| f.tcp().cloned()) {
+                Some(seg) if seg.is_syn_ack() && seg.dst.port == port => {
+                    syn_acks.push(seg.window);
+                    // Lost until the client has sent its SYN again.
+                    syns.get() >= 2
+                }
+                _ => true,
+            },
+        );
+    }
+    assert_eq!(w.stats().accepted, 5, "the fifth client connects");
+    assert!(syn_acks.len() >= 2, "the SYN-ACK was sent again: {syn_acks:?}");
+    let share = (BUDGET / 5) as u16;
+    assert!(syn_acks.iter().all(|&win| win <= share), "SYN-ACK windows {syn_acks:?} over the share {share}");
+}
