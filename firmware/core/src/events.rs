@@ -19,48 +19,21 @@ const MESSAGE_LINES_PER_SEC: u32 = 10;
 /// How often a summary of unlogged events may be written.
 const SUMMARY_EVERY: Duration = Duration::from_secs(5);
 
-/// The budget and what it held back.
-pub(crate) struct Events {
+/// One budget: lines a second, and what it held back since its last summary.
+struct Budget {
     lines: Bucket,
-    /// Events not logged since the last summary.
+    /// Not logged since the last summary.
     unlogged: u64,
     last_summary: Instant,
-    /// Counters at the last summary, to report what changed since.
-    at_summary: Stats,
-    messages: Bucket,
-    /// Messages echoed without their line since the last message summary.
-    messages_unlogged: u64,
-    /// Their bytes.
-    message_bytes_unlogged: u64,
-    last_message_summary: Instant,
 }
 
-impl Events {
-    pub(crate) const fn new() -> Self {
-        Events {
-            lines: Bucket::new(LINES_PER_SEC),
-            unlogged: 0,
-            last_summary: Instant::ZERO,
-            at_summary: Stats::ZERO,
-            messages: Bucket::new(MESSAGE_LINES_PER_SEC),
-            messages_unlogged: 0,
-            message_bytes_unlogged: 0,
-            last_message_summary: Instant::ZERO,
-        }
+impl Budget {
+    const fn new(rate: u32) -> Self {
+        Budget { lines: Bucket::new(rate), unlogged: 0, last_summary: Instant::ZERO }
     }
 
-    /// Whether the `len`-byte message echoed now may have its own log line.
-    pub(crate) fn allow_message(&mut self, now: Instant, len: usize) -> bool {
-        let ok = self.messages.take(now);
-        if !ok {
-            self.messages_unlogged += 1;
-            self.message_bytes_unlogged += len as u64;
-        }
-        ok
-    }
-
-    /// Whether the event happening now may have its own log line.
-    pub(crate) fn allow(&mut self, now: Instant) -> bool {
+    /// Whether what happens now may have its own line; counts it if not.
+    fn allow(&mut self, now: Instant) -> bool {
         let ok = self.lines.take(now);
         if !ok {
             self.unlogged += 1;
@@ -68,28 +41,69 @@ impl Events {
         ok
     }
 
-    /// Logs one line with what happened since the last summary, if any event
-    /// went unlogged and the last summary is old enough.
+    /// If something went unlogged and the last summary is old enough: how
+    /// much, and over how many seconds; the count starts over.
+    fn summary(&mut self, now: Instant) -> Option<(u64, u64)> {
+        if self.unlogged == 0 || now < self.last_summary + SUMMARY_EVERY {
+            return None;
+        }
+        let due = (self.unlogged, (now - self.last_summary.min(now)).secs());
+        self.unlogged = 0;
+        self.last_summary = now;
+        Some(due)
+    }
+}
+
+/// The budgets and what they held back.
+pub(crate) struct Events {
+    events: Budget,
+    /// Counters at the last event summary, to report what changed since.
+    at_summary: Stats,
+    messages: Budget,
+    /// Bytes of the messages echoed without their line since the last message summary.
+    message_bytes_unlogged: u64,
+}
+
+impl Events {
+    pub(crate) const fn new() -> Self {
+        Events {
+            events: Budget::new(LINES_PER_SEC),
+            at_summary: Stats::ZERO,
+            messages: Budget::new(MESSAGE_LINES_PER_SEC),
+            message_bytes_unlogged: 0,
+        }
+    }
+
+    /// Whether the `len`-byte message echoed now may have its own log line.
+    pub(crate) fn allow_message(&mut self, now: Instant, len: usize) -> bool {
+        let ok = self.messages.allow(now);
+        if !ok {
+            self.message_bytes_unlogged += len as u64;
+        }
+        ok
+    }
+
+    /// Whether the event happening now may have its own log line.
+    pub(crate) fn allow(&mut self, now: Instant) -> bool {
+        self.events.allow(now)
+    }
+
+    /// Logs one line for each budget with what happened since its last
+    /// summary, if anything went unlogged and that summary is old enough.
     pub(crate) fn summarise(&mut self, now: Instant, stats: &Stats) {
-        if self.messages_unlogged > 0 && now >= self.last_message_summary + SUMMARY_EVERY {
+        if let Some((unlogged, secs)) = self.messages.summary(now) {
             info!(
                 "{} messages ({} B) echoed without a log line in the last {} s",
-                self.messages_unlogged,
-                self.message_bytes_unlogged,
-                (now - self.last_message_summary.min(now)).secs()
+                unlogged, self.message_bytes_unlogged, secs
             );
-            self.messages_unlogged = 0;
             self.message_bytes_unlogged = 0;
-            self.last_message_summary = now;
         }
-        if self.unlogged == 0 || now < self.last_summary + SUMMARY_EVERY {
-            return;
-        }
+        let Some((unlogged, secs)) = self.events.summary(now) else { return };
         let (s, a) = (stats, &self.at_summary);
         warn!(
             "{} events not logged in the last {} s; since then: {} refused, {} handshakes dropped, {} evicted, {} RSTs ignored, {} challenge ACKs, {} UDP filtered, {} UDP rate-limited, {} UDP unresolved, {} neighbour spoofs, {} ICMP suppressed",
-            self.unlogged,
-            (now - self.last_summary.min(now)).secs(),
+            unlogged,
+            secs,
             s.refused - a.refused,
             s.handshakes_dropped - a.handshakes_dropped,
             s.evicted - a.evicted,
@@ -101,8 +115,6 @@ impl Events {
             s.neighbour_spoofs - a.neighbour_spoofs,
             s.icmp_suppressed - a.icmp_suppressed
         );
-        self.unlogged = 0;
-        self.last_summary = now;
         self.at_summary = *stats;
     }
 }
@@ -117,7 +129,7 @@ mod tests {
         let t = Instant::from_secs(100);
         let logged = (0..1000).filter(|_| events.allow_message(t, 1024)).count();
         assert_eq!(logged, MESSAGE_LINES_PER_SEC as usize);
-        assert_eq!(events.messages_unlogged, 990);
+        assert_eq!(events.messages.unlogged, 990);
         assert_eq!(events.message_bytes_unlogged, 990 * 1024);
         // A second later the budget is back.
         assert!(events.allow_message(t + Duration::from_secs(1), 5));
@@ -138,13 +150,13 @@ mod tests {
         while events.allow_message(t, 7) {}
         events.allow_message(t, 7);
         events.summarise(t, &Stats::ZERO);
-        assert_eq!((events.messages_unlogged, events.message_bytes_unlogged), (0, 0));
-        assert_eq!(events.last_message_summary, t);
+        assert_eq!((events.messages.unlogged, events.message_bytes_unlogged), (0, 0));
+        assert_eq!(events.messages.last_summary, t);
         // The next one waits SUMMARY_EVERY.
         events.allow_message(t + Duration::from_millis(10), 7);
         events.summarise(t + Duration::from_millis(10), &Stats::ZERO);
-        assert_eq!(events.messages_unlogged, 1);
+        assert_eq!(events.messages.unlogged, 1);
         events.summarise(t + SUMMARY_EVERY, &Stats::ZERO);
-        assert_eq!(events.messages_unlogged, 0);
+        assert_eq!(events.messages.unlogged, 0);
     }
 }
