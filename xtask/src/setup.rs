@@ -133,7 +133,7 @@ pub fn prepare(needs: &Needs, install: bool, required: bool) -> Machine {
         packages: if needs.packages.is_empty() {
             not_needed("Debian packages", "--no-system")
         } else {
-            packages(&allowed, &needs.packages)
+            packages(&allowed, &needs.packages, "the system tests and the benchmark smoke run")
         },
         fuzz: if needs.fuzz { fuzz(&allowed) } else { not_needed("nightly and cargo-fuzz", "--fuzz-secs 0") },
     }
@@ -162,10 +162,21 @@ fn thumb(allowed: &Allowed) -> Piece {
     })
 }
 
-/// Nightly, then cargo-fuzz (installed with the stable cargo, but only once
-/// there is a nightly to run it with: it takes minutes to build).
+/// A C++ compiler, then nightly, then cargo-fuzz (installed with the stable
+/// cargo, but only once there is a nightly to run it with: it takes minutes
+/// to build).
 fn fuzz(allowed: &Allowed) -> Piece {
     const STAGES: &str = "the fuzz stage";
+    // libfuzzer-sys compiles libFuzzer (C++) with the `cc` crate: `$CXX`, else `c++`.
+    let compiler = std::env::var_os("CXX").unwrap_or_else(|| "c++".into());
+    if succeeds(Command::new(&compiler).arg("--version")) {
+        eprintln!("  C++ compiler ({}): already there", compiler.to_string_lossy());
+    } else {
+        let cxx = packages(allowed, &["g++"], STAGES);
+        if !cxx.is_ready() {
+            return cxx;
+        }
+    }
     let command = format!("cargo install cargo-fuzz --version {CARGO_FUZZ_VERSION} --locked");
     let cargo_fuzz_present = || succeeds(cargo().args(["fuzz", "--version"]));
     let nightly = ensure(
@@ -220,8 +231,7 @@ fn ensure(
 
 /// The Debian packages: only the missing ones are installed, as root with
 /// apt-get, without starting their services.
-fn packages(allowed: &Allowed, wanted: &[&'static str]) -> Piece {
-    const STAGES: &str = "the system tests and the benchmark smoke run";
+fn packages(allowed: &Allowed, wanted: &[&'static str], stages: &str) -> Piece {
     let absent = missing_packages(wanted);
     if absent.is_empty() {
         eprintln!("  Debian packages {}: already installed", wanted.join(" "));
@@ -231,7 +241,7 @@ fn packages(allowed: &Allowed, wanted: &[&'static str]) -> Piece {
     let command = apt_command(&absent, root);
     let names = absent.join(" ");
     if let Err(why) = plan(allowed.install, apt_blocker(root, on_path("apt-get")), &command) {
-        return missing(allowed, format!("Debian packages {names} missing; {why}"), STAGES);
+        return missing(allowed, format!("Debian packages {names} missing; {why}"), stages);
     }
     eprintln!("  Debian packages {names}: missing; installing them without starting their services");
     if let Err(e) = apt_install(&absent) {
