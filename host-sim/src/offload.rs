@@ -51,7 +51,7 @@ const GSO_TCPV6: u8 = 4;
 /// Where the checksum sits in a TCP header.
 const TCP_CHECKSUM_AT: usize = 16;
 /// Ethernet header bytes in front of the IP packet.
-pub const ETHERNET_HEADER: usize = 14;
+pub const ETHERNET_HEADER: usize = smoltcp::wire::ETHERNET_HEADER_LEN;
 /// Connections whose MSS is remembered (two generations of half this each;
 /// see [`PeerMss`]). Forgotten ones are cut at [`default_mss`].
 const MAX_FLOWS: usize = 4096;

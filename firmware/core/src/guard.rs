@@ -29,7 +29,7 @@ use smoltcp::time::{Duration, Instant};
 use smoltcp::wire::{
     ArpOperation, ArpPacket, ArpRepr, EthernetAddress, EthernetFrame, EthernetProtocol, EthernetRepr, IpAddress,
     IpCidr, IpEndpoint, IpProtocol, Ipv4Address, Ipv4Packet, Ipv4Repr, TcpControl, TcpPacket, TcpRepr, TcpSeqNumber,
-    TcpTimestampRepr, UdpPacket,
+    TcpTimestampRepr, UdpPacket, ETHERNET_HEADER_LEN,
 };
 #[cfg(feature = "ipv6")]
 use smoltcp::wire::{Icmpv6Message, Icmpv6Packet, Icmpv6Repr, Ipv6Address, Ipv6Packet, Ipv6Repr, NdiscRepr};
@@ -69,10 +69,6 @@ const PARKED: usize = 3;
 /// segment on a 1500-byte link, so no connection is left with a window too
 /// small to send a full segment into (silly-window territory).
 const MIN_WINDOW_SHARE: usize = 1460;
-/// Bytes in front of the IP header.
-const ETHERNET_HEADER: usize = 14;
-#[cfg(test)]
-const TCP_CHECKSUM_AT: usize = 16;
 /// The largest frame that can be parked (a full standard Ethernet frame);
 /// a larger unresolved datagram is dropped.
 const PARK_FRAME: usize = 1536;
@@ -805,7 +801,6 @@ pub(crate) fn victim(slots: &[Slot], config: &EchoConfig, now: Instant) -> Optio
         .filter(|&i| now - slots[i].last_progress.min(now) >= limit)
 }
 
-/// Learns from a frame smoltcp sends.
 /// Learns from a frame smoltcp sends; says how to cap its window if the
 /// connection's share of [`EchoConfig::rx_window_budget`] is smaller.
 fn learn(cx: &mut Cx, frame: &[u8]) -> Option<WindowCap> {
@@ -896,7 +891,7 @@ fn learn(cx: &mut Cx, frame: &[u8]) -> Option<WindowCap> {
             let limit = u16::try_from(share.div_ceil(1 << shift)).unwrap_or(u16::MAX);
             if window > limit {
                 window = limit;
-                cap = Some(WindowCap { tcp_at: ETHERNET_HEADER + ip_header, window });
+                cap = Some(WindowCap { tcp_at: ETHERNET_HEADER_LEN + ip_header, window });
             }
         }
         // A SYN-ACK the guard sends again (`flush`) carries the capped window too.
@@ -1170,8 +1165,8 @@ mod tests {
         };
         let mut frame = [0u8; 1100];
         let caps = ChecksumCapabilities::default();
-        let end = ETHERNET_HEADER + 20 + tcp.buffer_len();
-        let mut ipp = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER..end]);
+        let end = ETHERNET_HEADER_LEN + 20 + tcp.buffer_len();
+        let mut ipp = Ipv4Packet::new_unchecked(&mut frame[ETHERNET_HEADER_LEN..end]);
         ip.emit(&mut ipp, &caps);
         tcp.emit(&mut TcpPacket::new_unchecked(ipp.payload_mut()), &src.into(), &dst.into(), &caps);
         (frame, src, dst)
@@ -1185,8 +1180,9 @@ mod tests {
             for cap in [0u16, 1, 1752, 0x7fff, 0xffff] {
                 for len in [0, 1, 7, 1000] {
                     let (mut frame, src, dst) = segment_frame(window, &payload[..len]);
-                    WindowCap { tcp_at: ETHERNET_HEADER + 20, window: cap }.apply(&mut frame, true);
-                    let seg = TcpPacket::new_checked(&frame[ETHERNET_HEADER + 20..ETHERNET_HEADER + 40 + len]).unwrap();
+                    WindowCap { tcp_at: ETHERNET_HEADER_LEN + 20, window: cap }.apply(&mut frame, true);
+                    let seg = TcpPacket::new_checked(&frame[ETHERNET_HEADER_LEN + 20..ETHERNET_HEADER_LEN + 40 + len])
+                        .unwrap();
                     assert_eq!(seg.window_len(), cap);
                     assert!(seg.verify_checksum(&src.into(), &dst.into()), "window {window} -> {cap}, {len} B");
                 }
@@ -1197,9 +1193,9 @@ mod tests {
     #[test]
     fn a_checksum_left_to_the_device_stays_untouched() {
         let (mut frame, ..) = segment_frame(8192, b"x");
-        frame[ETHERNET_HEADER + 20 + TCP_CHECKSUM_AT..][..2].fill(0);
-        WindowCap { tcp_at: ETHERNET_HEADER + 20, window: 1460 }.apply(&mut frame, false);
-        let seg = TcpPacket::new_checked(&frame[ETHERNET_HEADER + 20..ETHERNET_HEADER + 41]).unwrap();
+        TcpPacket::new_unchecked(&mut frame[ETHERNET_HEADER_LEN + 20..]).set_checksum(0);
+        WindowCap { tcp_at: ETHERNET_HEADER_LEN + 20, window: 1460 }.apply(&mut frame, false);
+        let seg = TcpPacket::new_checked(&frame[ETHERNET_HEADER_LEN + 20..ETHERNET_HEADER_LEN + 41]).unwrap();
         assert_eq!((seg.window_len(), seg.checksum()), (1460, 0));
     }
 
